@@ -62,12 +62,12 @@ def refused(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 def trade(engine: Engine, buyer: str, seller: str, price: str, qty: str, market: str = "BTCUSDT",
-          **order: Any) -> None:
-    """`seller` rests an ask, `buyer` takes it."""
+          buyer_order: dict[str, Any] | None = None, seller_order: dict[str, Any] | None = None) -> None:
+    """`seller` rests an ask, `buyer` takes it (extra order fields for each side)."""
     ok(engine, {"op": "order", "account": seller, "market": market, "side": "sell", "price": price, "qty": qty,
-                **order.get("seller", {})})
+                **(seller_order or {})})
     ok(engine, {"op": "order", "account": buyer, "market": market, "side": "buy", "price": price, "qty": qty,
-                **order.get("buyer", {})})
+                **(buyer_order or {})})
 
 
 def wallet(engine: Engine, account: str, asset: str = "USDT") -> int:

@@ -129,7 +129,7 @@ def test_isolated_funding_comes_from_position_margin() -> None:
     engine = venue(maker_fee="0", taker_fee="0")
     for name in ("a", "b"):
         ok(engine, {"op": "deposit", "account": name, "asset": "USDT", "amount": "10000"})
-    trade(engine, "a", "b", "7000", "1", buyer={"margin_mode": "isolated", "leverage": 10})
+    trade(engine, "a", "b", "7000", "1", buyer_order={"margin_mode": "isolated", "leverage": 10})
     ok(engine, {"op": "mark_price", "market": "BTCUSDT", "price": "7000"})
     ok(engine, {"op": "funding", "market": "BTCUSDT", "rate": "0.0001"})
     assert engine.ledger.balance(L.isolated("a", "BTCUSDT"), "USDT") == 700 * U - 70_000_000
@@ -141,7 +141,7 @@ def test_withdraw_only_the_free_balance() -> None:
     engine = venue(maker_fee="0", taker_fee="0")
     ok(engine, {"op": "deposit", "account": "a", "asset": "USDT", "amount": "1000"})
     ok(engine, {"op": "deposit", "account": "b", "asset": "USDT", "amount": "10000"})
-    trade(engine, "a", "b", "7500", "1", buyer={"leverage": 10}, seller={"leverage": 10})
+    trade(engine, "a", "b", "7500", "1", buyer_order={"leverage": 10}, seller_order={"leverage": 10})
     ok(engine, {"op": "mark_price", "market": "BTCUSDT", "price": "7500"})
     rejection = refused(engine, {"op": "withdraw", "account": "a", "asset": "USDT", "amount": "250.00000001"})
     assert rejection["field"] == "amount"
@@ -157,7 +157,7 @@ def test_isolated_margin_add_and_remove() -> None:
     engine = venue(maker_fee="0", taker_fee="0")
     ok(engine, {"op": "deposit", "account": "a", "asset": "USDT", "amount": "1000"})
     ok(engine, {"op": "deposit", "account": "b", "asset": "USDT", "amount": "10000"})
-    trade(engine, "a", "b", "7500", "1", buyer={"margin_mode": "isolated", "leverage": 20})
+    trade(engine, "a", "b", "7500", "1", buyer_order={"margin_mode": "isolated", "leverage": 20})
     ok(engine, {"op": "margin", "account": "a", "market": "BTCUSDT", "amount": "175"})
     ok(engine, {"op": "mark_price", "market": "BTCUSDT", "price": "7500"})
     assert engine.state()["accounts"]["a"]["positions"]["BTCUSDT"]["margin"] == "550"

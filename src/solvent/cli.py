@@ -16,6 +16,11 @@ app = typer.Typer(help="solvent: risk and clearing engine for crypto derivatives
 err = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """solvent: risk and clearing engine for crypto derivatives venues."""
+
+
 @app.command()
 def replay(
     files: list[Path] = typer.Argument(..., help="Scenario files (.json, .toml, .yaml) or folders of them."),

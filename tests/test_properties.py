@@ -1,0 +1,161 @@
+"""Properties of the engine over random command streams (hypothesis, stateful).
+
+After every command: every asset is conserved exactly (the sum of all accounts but `external`
+equals accepted deposits minus accepted withdrawals), no balance that holds someone's money is
+below zero, a refused command changed nothing. At the end: replaying the same commands in a fresh
+engine gives the same events and the same state hash (determinism).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from solvent.engine.core import Engine
+from solvent.markets import Asset
+from tests.helpers import BTCUSDT, XBTUSD
+
+ACCOUNTS = ("a", "b", "c", "d")
+_NEVER_NEGATIVE = ("trader:", "isolated:", "fund:", "fees", "rounding")
+
+
+def setup_commands() -> list[dict[str, Any]]:
+    return [
+        {"op": "add_asset", "asset": "USDT", "decimals": 2},
+        {"op": "add_asset", "asset": "BTC", "decimals": 8},
+        {"op": "add_market", "market": "BTCUSDT", **{**BTCUSDT, "fund_fee_share": "0.1"}},
+        {"op": "add_market", "market": "XBTUSD", **XBTUSD},
+        {"op": "fund_deposit", "fund": "BTCUSDT", "amount": "500"},
+        {"op": "fund_deposit", "fund": "XBT", "amount": "0.01"},
+    ]
+
+
+def money(asset: str, units: int, decimals: int) -> str:
+    return Asset(asset, decimals).format(units)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = Engine()
+        self.commands: list[dict[str, Any]] = []
+        self.net = {"USDT": 0, "BTC": 0}
+        for command in setup_commands():
+            self.apply(command)
+        self.net["USDT"] += 500 * 100
+        self.net["BTC"] += 10**6
+
+    def apply(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        before = self.engine.state_hash()
+        events = self.engine.apply(command)
+        self.commands.append(command)
+        if events and events[0]["type"] == "rejected":
+            assert len(events) == 1
+            assert self.engine.state_hash() == before, f"refused {command} changed the state"
+        for event in events:
+            if event["type"] in ("deposit", "withdraw"):
+                decimals = self.engine.assets[event["asset"]].decimals
+                units = Asset(event["asset"], decimals).units("amount", event["amount"])
+                self.net[event["asset"]] += units if event["type"] == "deposit" else -units
+        return events
+
+    @rule(account=st.sampled_from(ACCOUNTS), usdt=st.integers(1, 5_000_00), btc=st.integers(1, 10**7))
+    def deposit(self, account: str, usdt: int, btc: int) -> None:
+        self.apply({"op": "deposit", "account": account, "asset": "USDT", "amount": money("USDT", usdt, 2)})
+        self.apply({"op": "deposit", "account": account, "asset": "BTC", "amount": money("BTC", btc, 8)})
+
+    @rule(account=st.sampled_from(ACCOUNTS), asset=st.sampled_from(("USDT", "BTC")), units=st.integers(1, 10**9))
+    def withdraw(self, account: str, asset: str, units: int) -> None:
+        decimals = self.engine.assets[asset].decimals
+        self.apply({"op": "withdraw", "account": account, "asset": asset, "amount": money(asset, units, decimals)})
+
+    @rule(account=st.sampled_from(ACCOUNTS), side=st.sampled_from(("buy", "sell")),
+          offset=st.integers(-300, 300), lots=st.integers(1, 400), kind=st.sampled_from(("limit", "limit", "market")),
+          tif=st.sampled_from(("gtc", "gtc", "ioc", "fok", "post_only")), reduce_only=st.booleans(),
+          mode=st.sampled_from(("cross", "isolated")), leverage=st.sampled_from((1, 5, 20, 50)))
+    def order_linear(self, account: str, side: str, offset: int, lots: int, kind: str, tif: str,
+                     reduce_only: bool, mode: str, leverage: int) -> None:
+        command: dict[str, Any] = {"op": "order", "account": account, "market": "BTCUSDT", "side": side,
+                                   "type": kind, "qty": money("BTC", lots * 10**5, 8),
+                                   "reduce_only": reduce_only, "margin_mode": mode, "leverage": leverage}
+        if kind == "limit":
+            command["price"] = str(7000 + offset)
+            command["tif"] = tif
+        self.apply(command)
+
+    @rule(account=st.sampled_from(ACCOUNTS), side=st.sampled_from(("buy", "sell")), offset=st.integers(-40, 40),
+          contracts=st.integers(1, 300), mode=st.sampled_from(("cross", "isolated")),
+          leverage=st.sampled_from((2, 10, 50)))
+    def order_inverse(self, account: str, side: str, offset: int, contracts: int, mode: str, leverage: int) -> None:
+        self.apply({"op": "order", "account": account, "market": "XBTUSD", "side": side, "type": "limit",
+                    "price": str(10000 + offset * 50), "qty": str(contracts), "margin_mode": mode,
+                    "leverage": leverage})
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        open_orders = [(account.id, oid) for account in self.engine.accounts.values() for oid in account.orders]
+        if open_orders:
+            account, oid = data.draw(st.sampled_from(open_orders))
+            self.apply({"op": "cancel", "account": account, "id": oid})
+
+    @rule(offset=st.integers(-2500, 2500))
+    def mark_linear(self, offset: int) -> None:
+        self.apply({"op": "mark_price", "market": "BTCUSDT", "price": str(7000 + offset)})
+
+    @rule(offset=st.integers(-3000, 3000))
+    def mark_inverse(self, offset: int) -> None:
+        self.apply({"op": "mark_price", "market": "XBTUSD", "price": str(10000 + offset)})
+
+    @rule(market=st.sampled_from(("BTCUSDT", "XBTUSD")), rate=st.integers(-300, 300))
+    def funding(self, market: str, rate: int) -> None:
+        self.apply({"op": "funding", "market": market, "rate": f"{rate / 100000:.5f}"})
+
+    @rule(account=st.sampled_from(ACCOUNTS), units=st.integers(-50_000, 50_000))
+    def isolated_margin(self, account: str, units: int) -> None:
+        if units:
+            self.apply({"op": "margin", "account": account, "market": "BTCUSDT", "amount": money("USDT", units, 2)})
+
+    @rule(account=st.sampled_from(ACCOUNTS), market=st.sampled_from(("BTCUSDT", "XBTUSD")),
+          leverage=st.integers(1, 60), mode=st.sampled_from(("cross", "isolated")))
+    def leverage(self, account: str, market: str, leverage: int, mode: str) -> None:
+        self.apply({"op": "leverage", "account": account, "market": market, "leverage": leverage,
+                    "margin_mode": mode})
+
+    @invariant()
+    def conservation_is_exact(self) -> None:
+        totals = self.engine.ledger.totals()
+        for asset, net in self.net.items():
+            assert totals.get(asset, 0) == net, (asset, totals.get(asset, 0), net)
+
+    @invariant()
+    def no_balance_below_zero(self) -> None:
+        for (holder, asset), amount in self.engine.ledger.balances.items():
+            if holder.startswith(_NEVER_NEGATIVE):
+                assert amount >= 0, (holder, asset, amount)
+
+    @invariant()
+    def positions_match_open_interest(self) -> None:
+        for market in self.engine.markets:
+            longs = shorts = 0
+            for account in self.engine.accounts.values():
+                position = account.positions.get(market)
+                if position is not None:
+                    longs += max(position.qty, 0)
+                    shorts += max(-position.qty, 0)
+            assert longs == shorts == self.engine.open_interest[market]
+
+    def teardown(self) -> None:
+        again = Engine()
+        for command in self.commands:
+            again.apply(command)
+        assert json.dumps(again.events) == json.dumps(self.engine.events)
+        assert again.state_hash() == self.engine.state_hash()
+
+
+EngineMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=60, deadline=None,
+                                           suppress_health_check=[HealthCheck.too_slow])
+TestEngineProperties = EngineMachine.TestCase
