@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -48,6 +48,9 @@ class EngineMachine(RuleBasedStateMachine):
             self.apply(command)
         self.net["USDT"] += 500 * 100
         self.net["BTC"] += 10**6
+        for account in ACCOUNTS:
+            self.apply({"op": "deposit", "account": account, "asset": "USDT", "amount": "5000"})
+            self.apply({"op": "deposit", "account": account, "asset": "BTC", "amount": "0.2"})
 
     def apply(self, command: dict[str, Any]) -> list[dict[str, Any]]:
         before = self.engine.state_hash()
@@ -76,9 +79,9 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(account=st.sampled_from(ACCOUNTS), side=st.sampled_from(("buy", "sell")),
           offset=st.integers(-300, 300), lots=st.integers(1, 400), kind=st.sampled_from(("limit", "limit", "market")),
           tif=st.sampled_from(("gtc", "gtc", "ioc", "fok", "post_only")), reduce_only=st.booleans(),
-          mode=st.sampled_from(("cross", "isolated")), leverage=st.sampled_from((1, 5, 20, 50)))
+          mode=st.sampled_from((None, None, "cross", "isolated")), leverage=st.sampled_from((None, None, 1, 5, 20, 50)))
     def order_linear(self, account: str, side: str, offset: int, lots: int, kind: str, tif: str,
-                     reduce_only: bool, mode: str, leverage: int) -> None:
+                     reduce_only: bool, mode: str | None, leverage: int | None) -> None:
         command: dict[str, Any] = {"op": "order", "account": account, "market": "BTCUSDT", "side": side,
                                    "type": kind, "qty": money("BTC", lots * 10**5, 8),
                                    "reduce_only": reduce_only, "margin_mode": mode, "leverage": leverage}
@@ -88,12 +91,39 @@ class EngineMachine(RuleBasedStateMachine):
         self.apply(command)
 
     @rule(account=st.sampled_from(ACCOUNTS), side=st.sampled_from(("buy", "sell")), offset=st.integers(-40, 40),
-          contracts=st.integers(1, 300), mode=st.sampled_from(("cross", "isolated")),
-          leverage=st.sampled_from((2, 10, 50)))
-    def order_inverse(self, account: str, side: str, offset: int, contracts: int, mode: str, leverage: int) -> None:
+          contracts=st.integers(1, 300), mode=st.sampled_from((None, None, "cross", "isolated")),
+          leverage=st.sampled_from((None, None, 2, 10, 50)))
+    def order_inverse(self, account: str, side: str, offset: int, contracts: int, mode: str | None,
+                      leverage: int | None) -> None:
         self.apply({"op": "order", "account": account, "market": "XBTUSD", "side": side, "type": "limit",
                     "price": str(10000 + offset * 50), "qty": str(contracts), "margin_mode": mode,
                     "leverage": leverage})
+
+    @rule(pair=st.permutations(ACCOUNTS), side=st.sampled_from(("buy", "sell")), offset=st.integers(-300, 300),
+          lots=st.integers(1, 300), market=st.sampled_from(("BTCUSDT", "XBTUSD")))
+    def crossing_pair(self, pair: list[str], side: str, offset: int, lots: int, market: str) -> None:
+        """A resting order and a taker from another account at the same price: a trade (if margin allows)."""
+        maker, taker = pair[0], pair[1]
+        other = "sell" if side == "buy" else "buy"
+        if market == "BTCUSDT":
+            price, qty = str(7000 + offset), money("BTC", lots * 10**5, 8)
+        else:
+            price, qty = str(10000 + offset * 5), str(lots)
+        for account, order_side in ((maker, side), (taker, other)):
+            self.apply({"op": "order", "account": account, "market": market, "side": order_side, "price": price,
+                        "qty": qty})
+
+    @rule(account=st.sampled_from(ACCOUNTS), market=st.sampled_from(("BTCUSDT", "XBTUSD")),
+          half=st.booleans())
+    def close_position(self, account: str, market: str, half: bool) -> None:
+        """A reduce-only market order against the position (closing at whatever the book offers)."""
+        position = self.engine.accounts[account].positions.get(market)
+        if position is None or position.qty == 0:
+            return
+        lots = abs(position.qty) // 2 if half and abs(position.qty) > 1 else abs(position.qty)
+        spec = self.engine.markets[market]
+        self.apply({"op": "order", "account": account, "market": market, "type": "market",
+                    "side": "sell" if position.qty > 0 else "buy", "qty": spec.format_qty(lots), "reduce_only": True})
 
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
@@ -102,11 +132,11 @@ class EngineMachine(RuleBasedStateMachine):
             account, oid = data.draw(st.sampled_from(open_orders))
             self.apply({"op": "cancel", "account": account, "id": oid})
 
-    @rule(offset=st.integers(-2500, 2500))
+    @rule(offset=st.integers(-400, 400))
     def mark_linear(self, offset: int) -> None:
         self.apply({"op": "mark_price", "market": "BTCUSDT", "price": str(7000 + offset)})
 
-    @rule(offset=st.integers(-3000, 3000))
+    @rule(offset=st.integers(-1500, 1500))
     def mark_inverse(self, offset: int) -> None:
         self.apply({"op": "mark_price", "market": "XBTUSD", "price": str(10000 + offset)})
 
@@ -149,6 +179,10 @@ class EngineMachine(RuleBasedStateMachine):
             assert longs == shorts == self.engine.open_interest[market]
 
     def teardown(self) -> None:
+        kinds = {event_["type"] for event_ in self.engine.events}
+        trades = sum(1 for e in self.engine.events if e["type"] == "trade")
+        event("trades: none" if trades == 0 else "trades: 1-9" if trades < 10 else "trades: 10+")
+        event("had a deficit" if "deficit" in kinds else "no deficit")
         again = Engine()
         for command in self.commands:
             again.apply(command)
@@ -156,6 +190,6 @@ class EngineMachine(RuleBasedStateMachine):
         assert again.state_hash() == self.engine.state_hash()
 
 
-EngineMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=60, deadline=None,
+EngineMachine.TestCase.settings = settings(max_examples=120, stateful_step_count=80, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])
 TestEngineProperties = EngineMachine.TestCase
