@@ -63,6 +63,8 @@ class Market:
     fund_fee_share: Fraction
     scale: Fraction
     direction: int
+    #: `scale` as an int for linear markets whose tick·lot is a whole number of units, else 0
+    scale_int: int = 0
 
     # ---- conversions -------------------------------------------------------------------------
     def price_ticks(self, field: str, raw: object) -> int:
@@ -90,14 +92,17 @@ class Market:
             return lots * ticks
         return Fraction(lots, ticks)
 
-    def notional_units(self, lots: int, ticks: int) -> Fraction:
-        """|notional| in settle-asset units, exact (linear |q|·P, inverse |q|·cs/P)."""
+    def notional_units(self, lots: int, ticks: int) -> int | Fraction:
+        """|notional| in settle-asset units, exact (linear |q|·P, inverse |q|·cs/P); an int whenever
+        the market's scale is whole (every usual linear market), so the hot path avoids Fractions."""
+        if self.scale_int:
+            return abs(lots) * ticks * self.scale_int
         return self.scale * self.value(abs(lots), ticks)
 
-    def tier_at(self, notional_units: Fraction) -> Tier:
+    def tier_at(self, notional_units: int | Fraction) -> Tier:
         return tier_for(self.tiers, self.settle.human(notional_units))
 
-    def maintenance_units(self, notional_units: Fraction) -> Fraction:
+    def maintenance_units(self, notional_units: int | Fraction) -> Fraction:
         """MM = notional·mmr − cum of the tier the notional falls in, in settle units, exact."""
         tier = self.tier_at(notional_units)
         return notional_units * tier.mmr - tier.cum * (10**self.settle.decimals)
@@ -179,4 +184,5 @@ def parse_market(name: str, spec: object, assets: dict[str, Asset]) -> Market:
         raise InvalidValue(f"{field}.fund", "expected a fund name")
     return Market(name=name, type=kind, base=base, quote=quote, settle=settle, tick_size=tick, lot_size=lot,
                   contract_size=contract, maker_fee=maker, taker_fee=taker, tiers=tiers, fund=fund,
-                  fund_fee_share=share, scale=scale, direction=direction)
+                  fund_fee_share=share, scale=scale, direction=direction,
+                  scale_int=scale.numerator if direction == 1 and scale.denominator == 1 else 0)

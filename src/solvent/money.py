@@ -15,6 +15,7 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 _CONTEXT = decimal.Context(prec=80, traps=[decimal.InvalidOperation, decimal.Overflow])
 
@@ -57,6 +58,29 @@ def parse_decimal(field: str, raw: object) -> Decimal:
     return value
 
 
+@lru_cache(maxsize=256)
+def decimal_places(step: Decimal) -> int | None:
+    """k when `step` is exactly 10^-k (k >= 0), else None: the common case gets integer fast paths."""
+    for places in range(0, 19):
+        if step == Decimal(1).scaleb(-places):
+            return places
+    return None
+
+
+def _fast_units(raw: str, places: int) -> int | None:
+    """Plain decimal text ("123", "-0.5") to units of 10^-places by integer arithmetic; None if not plain."""
+    text = raw[1:] if raw[:1] == "-" else raw
+    whole, dot, fraction = text.partition(".")
+    if not whole.isdigit() or len(whole) > 30 or (dot and not fraction.isdigit()):
+        return None
+    if len(fraction) > places:
+        if fraction[places:].strip("0"):
+            return None
+        fraction = fraction[:places]
+    units = int(whole + fraction.ljust(places, "0"))
+    return -units if raw[:1] == "-" else units
+
+
 def to_units(field: str, raw: object, step: Decimal, *, allow_zero: bool = False,
              allow_negative: bool = False) -> int:
     """Convert a decimal (string) to a whole number of `step`s, refusing anything else.
@@ -64,6 +88,11 @@ def to_units(field: str, raw: object, step: Decimal, *, allow_zero: bool = False
     `step` is the unit's size: 1e-8 for an asset with 8 decimals, the tick size for a price, the
     lot size for a quantity. Nothing is rounded: 7000.05 with a tick of 0.1 is an error.
     """
+    places = decimal_places(step)
+    if places is not None and type(raw) is str:
+        units = _fast_units(raw, places)
+        if units is not None and 0 < units <= MAX_UNITS:
+            return units
     value = parse_decimal(field, raw)
     quotient = _CONTEXT.divide(value, step)
     if quotient != quotient.to_integral_value():
@@ -91,6 +120,7 @@ def parse_fraction(field: str, raw: object, *, low: Fraction | None = None, high
     return value
 
 
+@lru_cache(maxsize=64)
 def unit_step(decimals: int) -> Decimal:
     """The size of one unit of an asset with `decimals` decimals, e.g. 8 → 0.00000001."""
     return Decimal(1).scaleb(-decimals)
@@ -106,7 +136,14 @@ def format_decimal(value: Decimal) -> str:
 
 def format_units(units: int, step: Decimal) -> str:
     """Units of `step` as plain decimal text (exact)."""
-    return format_decimal(_CONTEXT.multiply(Decimal(units), step))
+    places = decimal_places(step)
+    if places is None:
+        return format_decimal(_CONTEXT.multiply(Decimal(units), step))
+    if places == 0:
+        return str(units)
+    whole, fraction = divmod(abs(units), 10**places)
+    text = f"{whole}.{fraction:0{places}d}".rstrip("0").rstrip(".")
+    return "-" + text if units < 0 else text
 
 
 def format_fraction(value: Fraction, places: int = 12) -> str:
@@ -136,3 +173,17 @@ def floor_fraction(value: Fraction) -> int:
 def ceil_fraction(value: Fraction) -> int:
     """⌈value⌉."""
     return -((-value.numerator) // value.denominator)
+
+
+def ceil_times(amount: int | Fraction, rate: Fraction) -> int:
+    """⌈amount·rate⌉ with an integer fast path: fees and other debits of a trader."""
+    if type(amount) is int:
+        return -((-amount * rate.numerator) // rate.denominator)
+    return ceil_fraction(amount * rate)
+
+
+def ceil_over(amount: int | Fraction, divisor: int) -> int:
+    """⌈amount/divisor⌉ for divisor > 0 (initial margin = notional / leverage, rounded up)."""
+    if type(amount) is int:
+        return -((-amount) // divisor)
+    return ceil_fraction(amount / divisor)

@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from solvent.engine.accounts import CROSS, Account, Position
-from solvent.money import ceil_fraction, floor_fraction
+from solvent.money import ceil_fraction, ceil_over, floor_fraction
 
 if TYPE_CHECKING:
     from solvent.engine.core import Engine
@@ -32,13 +32,16 @@ def fill_loss_units(market: Market, side: int, lots: int, price: int, mark: int 
     """
     if mark is None:
         return 0
+    if market.scale_int:
+        loss = side * (price - mark) * lots * market.scale_int
+        return loss if loss > 0 else 0
     upnl = market.direction * side * market.scale * (market.value(lots, mark) - market.value(lots, price))
     return ceil_fraction(-upnl) if upnl < 0 else 0
 
 
 def initial_margin_units(market: Market, lots: int, price: int, leverage: int) -> int:
     """IM = notional / leverage, rounded up (a requirement)."""
-    return ceil_fraction(market.notional_units(lots, price) / leverage)
+    return ceil_over(market.notional_units(lots, price), leverage)
 
 
 def maintenance_margin_exact(market: Market, position: Position, mark: int | None) -> Fraction:

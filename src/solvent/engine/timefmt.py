@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from solvent.engine.errors import Rejected
 
@@ -38,6 +39,7 @@ def parse_time(raw: object) -> int:
     return ms
 
 
+@lru_cache(maxsize=4)
 def format_time(ms: int) -> str:
     """Epoch milliseconds as ISO-8601 UTC, with milliseconds only when there are some."""
     moment = _EPOCH + timedelta(milliseconds=ms)

@@ -21,7 +21,7 @@ from solvent.engine.margin import (
     entry_ticks,
     upnl_exact,
 )
-from solvent.money import ceil_fraction, floor_fraction, parse_fraction
+from solvent.money import ceil_fraction, ceil_times, floor_fraction, parse_fraction
 
 if TYPE_CHECKING:
     from solvent.engine.core import Engine
@@ -169,7 +169,7 @@ class TradingOps:
         for maker, lots in fills:
             fill_price = maker.price
             if market.taker_fee > 0:
-                required += ceil_fraction(market.notional_units(lots, fill_price) * market.taker_fee)
+                required += ceil_times(market.notional_units(lots, fill_price), market.taker_fee)
             opening = _opening_lots(qty, side, lots)
             if opening:
                 required += initial_margin_units(market, opening, fill_price, leverage)
@@ -195,8 +195,8 @@ class TradingOps:
         maker_pnl = self._fill_position(maker_account, market, -side, lots, price, maker.margin_mode,
                                         maker.leverage, ref)
         notional = market.notional_units(lots, price)
-        taker_fee = self._charge_fee(taker, market, notional * market.taker_fee, ref)
-        maker_fee = self._charge_fee(maker_account, market, notional * market.maker_fee, ref)
+        taker_fee = self._charge_fee(taker, market, notional, market.taker_fee, ref)
+        maker_fee = self._charge_fee(maker_account, market, notional, market.maker_fee, ref)
         if maker.qty > 0 and maker.reserved:
             maker.reserved = ceil_fraction(Fraction(maker.reserved * maker.qty, maker.qty + lots))
         self.last_prices[market.name] = price
@@ -207,20 +207,21 @@ class TradingOps:
                   maker=maker.account, maker_order=maker.oid, maker_fee=settle.format(maker_fee),
                   maker_pnl=settle.format(maker_pnl))
 
-    def _charge_fee(self: Engine, account: Account, market: Market, exact: Fraction, ref: str) -> int:
-        """Book a fee (positive: paid by the trader, rounded up) or a rebate (negative: paid out of the
-        fee account, rounded down). A fee the wallet cannot pay is waived, never borrowed."""
+    def _charge_fee(self: Engine, account: Account, market: Market, notional: int | Fraction, rate: Fraction,
+                    ref: str) -> int:
+        """Book a fee notional·rate (rate ≥ 0: paid by the trader, rounded up) or a rebate (rate < 0: paid
+        out of the fee account, rounded down). A fee the wallet cannot pay is waived, never borrowed."""
         asset = market.settle.name
         wallet = L.trader(account.id)
-        if exact >= 0:
-            fee = min(ceil_fraction(exact), self.ledger.balance(wallet, asset))
+        if rate >= 0:
+            fee = min(ceil_times(notional, rate), self.ledger.balance(wallet, asset))
             self.transfer(wallet, L.FEES, asset, fee, "trading_fee", ref)
             share = floor_fraction(fee * market.fund_fee_share)
             if share:
                 self.transfer(L.FEES, L.fund(market.fund), asset, share, "fee_share", ref)
                 self.fund_event(market.fund, share, "fee_share", ref)
             return fee
-        rebate = min(floor_fraction(-exact), self.ledger.balance(L.FEES, asset))
+        rebate = min(floor_fraction(-notional * rate), self.ledger.balance(L.FEES, asset))
         self.transfer(L.FEES, wallet, asset, rebate, "maker_rebate", ref)
         return -rebate
 
@@ -242,11 +243,14 @@ class TradingOps:
         if closing:
             position_side = 1 if position.qty > 0 else -1
             before = abs(position.qty)
-            cost_part = position.cost if closing == before else position.cost * Fraction(closing, before)
-            exact = market.direction * position_side * market.scale * (market.value(closing, price) - cost_part)
-            realized = floor_fraction(Fraction(exact))
+            cost_part = position.cost if closing == before else _whole(position.cost * Fraction(closing, before))
+            if market.scale_int and type(cost_part) is int:
+                realized = position_side * (closing * price - cost_part) * market.scale_int
+            else:
+                exact = market.direction * position_side * market.scale * (market.value(closing, price) - cost_part)
+                realized = floor_fraction(Fraction(exact))
             position.qty -= position_side * closing
-            position.cost -= cost_part
+            position.cost = _whole(position.cost - cost_part)
             if position_side == 1:
                 self.open_interest[market.name] -= closing
             holder = L.isolated(account.id, market.name) if position.mode == ISOLATED else wallet
@@ -428,6 +432,13 @@ class TradingOps:
         residue = due_total - paid_out
         if residue > 0:
             self.transfer(L.clearing(market.name), L.ROUNDING, asset.name, residue, "funding_rounding", ref)
+
+
+def _whole(value: int | Fraction) -> int | Fraction:
+    """An integral Fraction as an int, so linear costs stay on the integer fast path."""
+    if type(value) is Fraction and value.denominator == 1:
+        return value.numerator
+    return value
 
 
 def _opening_lots(position_qty: int, side: int, lots: int) -> int:
