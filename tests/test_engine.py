@@ -3,8 +3,9 @@ withdrawals, isolated margin, inverse contracts. Each expected figure is derived
 
 from __future__ import annotations
 
-from solvent.engine import ledger as L
 from tests.helpers import conserved, inverse_venue, ok, refused, trade, venue, wallet
+
+from solvent.engine import ledger as L
 
 U = 10**8  # units per USDT / BTC at 8 decimals
 

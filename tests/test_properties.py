@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
+from hypothesis import event as note_event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tests.helpers import BTCUSDT, XBTUSD
 
 from solvent.engine.core import Engine
 from solvent.markets import Asset
-from tests.helpers import BTCUSDT, XBTUSD
 
 ACCOUNTS = ("a", "b", "c", "d")
 _NEVER_NEGATIVE = ("trader:", "isolated:", "fund:", "fees", "rounding")
@@ -181,8 +182,8 @@ class EngineMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         kinds = {event_["type"] for event_ in self.engine.events}
         trades = sum(1 for e in self.engine.events if e["type"] == "trade")
-        event("trades: none" if trades == 0 else "trades: 1-9" if trades < 10 else "trades: 10+")
-        event("had a deficit" if "deficit" in kinds else "no deficit")
+        note_event("trades: none" if trades == 0 else "trades: 1-9" if trades < 10 else "trades: 10+")
+        note_event("had a deficit" if "deficit" in kinds else "no deficit")
         again = Engine()
         for command in self.commands:
             again.apply(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,10 +24,10 @@ def _root() -> None:
 
 @app.command()
 def replay(
-    files: list[Path] = typer.Argument(..., help="Scenario files (.json, .toml, .yaml) or folders of them."),
-    check: bool = typer.Option(False, "--check", help="Exit 1 if any expect step fails."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the result JSON."),
-    state_hash: bool = typer.Option(False, "--hash", help="Print the final state hash to stderr."),
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (.json, .toml, .yaml) or folders of them.")],
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if any expect step fails.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the result JSON.")] = False,
+    state_hash: Annotated[bool, typer.Option("--hash", help="Print the final state hash to stderr.")] = False,
 ) -> None:
     """Replay scenario files through the engine and print {"events": [...], "state": {...}} as JSON."""
     failed = False

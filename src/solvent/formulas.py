@@ -61,13 +61,9 @@ def inverse_pnl(value: Fraction, entry: Fraction, price: Fraction) -> Fraction:
     return value * (1 / entry - 1 / price)
 
 
-def _self_consistent(candidates: list[tuple[Tier, Fraction | None]], notional_at) -> Fraction | None:  # type: ignore[no-untyped-def]
-    return None
-
-
 def linear_liquidation_price(side: int, size: Fraction, entry: Fraction, wallet: Fraction, tiers: Sequence[Tier],
                              other_mm: Fraction = Fraction(0), other_upnl: Fraction = Fraction(0)) -> Fraction | None:
-    for index, tier in enumerate(tiers):
+    for tier in tiers:
         denominator = size * tier.mmr - side * size
         if denominator == 0:
             continue

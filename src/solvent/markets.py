@@ -182,7 +182,7 @@ def parse_market(name: str, spec: object, assets: dict[str, Asset]) -> Market:
     fund = spec.get("fund", name)
     if not isinstance(fund, str) or not fund:
         raise InvalidValue(f"{field}.fund", "expected a fund name")
-    return Market(name=name, type=kind, base=base, quote=quote, settle=settle, tick_size=tick, lot_size=lot,
+    return Market(name=name, type=kind, base=str(base), quote=str(quote), settle=settle, tick_size=tick, lot_size=lot,
                   contract_size=contract, maker_fee=maker, taker_fee=taker, tiers=tiers, fund=fund,
                   fund_fee_share=share, scale=scale, direction=direction,
                   scale_int=scale.numerator if direction == 1 and scale.denominator == 1 else 0)

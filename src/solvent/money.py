@@ -186,4 +186,4 @@ def ceil_over(amount: int | Fraction, divisor: int) -> int:
     """⌈amount/divisor⌉ for divisor > 0 (initial margin = notional / leverage, rounded up)."""
     if type(amount) is int:
         return -((-amount) // divisor)
-    return ceil_fraction(amount / divisor)
+    return ceil_fraction(Fraction(amount) / divisor)

@@ -21,35 +21,19 @@ from solvent.engine.accounts import Account
 from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
-from solvent.engine.ledger import Ledger
+from solvent.engine.state import Event
 from solvent.engine.timefmt import format_time, parse_time
 from solvent.engine.trading import TradingOps
 from solvent.engine.views import StateViews
-from solvent.markets import Asset, Market, parse_market
+from solvent.markets import Asset, parse_market
 from solvent.money import InvalidValue
-from solvent.policy import Policy
-
-Event = dict[str, Any]
 
 
 class Engine(TradingOps, StateViews):
     """All state of one venue and the operations that change it."""
 
     def __init__(self) -> None:
-        self.assets: dict[str, Asset] = {}
-        self.markets: dict[str, Market] = {}
-        self.books: dict[str, OrderBook] = {}
-        self.marks: dict[str, int] = {}
-        self.last_prices: dict[str, int] = {}
-        self.open_interest: dict[str, int] = {}
-        self.funds: dict[str, str] = {}  # fund name -> asset
-        self.accounts: dict[str, Account] = {}
-        self.ledger = Ledger()
-        self.policy = Policy()
-        self.now = 0
-        self.seq = 0
-        self.order_seq = 0
-        self.events: list[Event] = []
+        super().__init__()
         self._handlers: dict[str, Callable[[Fields], None]] = {
             "add_asset": self._op_add_asset,
             "add_market": self._op_add_market,
@@ -101,47 +85,10 @@ class Engine(TradingOps, StateViews):
                       reason=refusal.reason)
         return self.events[start:]
 
-    def emit(self, kind: str, **fields: Any) -> Event:
-        self.seq += 1
-        event: Event = {"seq": self.seq, "time": format_time(self.now), "type": kind}
-        event.update(fields)
-        self.events.append(event)
-        return event
-
     def state_hash(self) -> str:
         """SHA-256 of the canonical JSON of the full state: equal hashes, equal states."""
         text = json.dumps(self.state(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
-
-    # ---- lookups used by every op ------------------------------------------------------------
-    def account(self, fields: Fields, key: str = "account") -> Account:
-        name = fields.text(key)
-        account = self.accounts.get(name)
-        if account is None:
-            raise Rejected(key, f"unknown account {name!r}")
-        return account
-
-    def market(self, fields: Fields, key: str = "market") -> Market:
-        name = fields.text(key)
-        market = self.markets.get(name)
-        if market is None:
-            raise Rejected(key, f"unknown market {name!r}")
-        return market
-
-    def asset(self, fields: Fields, key: str = "asset") -> Asset:
-        name = fields.text(key)
-        asset = self.assets.get(name)
-        if asset is None:
-            raise Rejected(key, f"unknown asset {name!r}")
-        return asset
-
-    def mark(self, market: str) -> int | None:
-        """The mark price in ticks: the last `mark_price`, else the last trade, else None."""
-        mark = self.marks.get(market)
-        return mark if mark is not None else self.last_prices.get(market)
-
-    def transfer(self, debit: str, credit: str, asset: str, amount: int, reason: str, ref: str) -> None:
-        self.ledger.transfer(debit, credit, asset, amount, reason, ref, self.now)
 
     # ---- set-up ------------------------------------------------------------------------------
     def _op_add_asset(self, fields: Fields) -> None:
@@ -235,12 +182,6 @@ class Engine(TradingOps, StateViews):
         amount = asset.units("amount", fields.require("amount"))
         self.transfer(L.EXTERNAL, L.fund(name), asset_name, amount, "injection", "operator")
         self.fund_event(name, amount, "injection", "operator")
-
-    def fund_event(self, name: str, delta: int, reason: str, ref: str) -> None:
-        asset = self.assets[self.funds[name]]
-        balance = self.ledger.balance(L.fund(name), asset.name)
-        self.emit("fund", fund=name, asset=asset.name, delta=asset.format(delta), reason=reason, ref=ref,
-                  balance_after=asset.format(balance))
 
     # ---- prices ------------------------------------------------------------------------------
     def _op_mark_price(self, fields: Fields) -> None:

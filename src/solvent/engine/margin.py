@@ -13,7 +13,7 @@ from solvent.engine.accounts import CROSS, Account, Position
 from solvent.money import ceil_fraction, ceil_over, floor_fraction
 
 if TYPE_CHECKING:
-    from solvent.engine.core import Engine
+    from solvent.engine.state import EngineState
     from solvent.markets import Market
 
 
@@ -65,7 +65,7 @@ def round_ticks(price: Fraction | int) -> int:
     return round(price)
 
 
-def free_units(engine: Engine, account: Account, asset: str) -> int:
+def free_units(engine: EngineState, account: Account, asset: str) -> int:
     """What the account may commit to new orders or withdraw, in `asset` units.
 
     free = wallet + min(0, Σ cross uPnL) − Σ cross IM at mark − Σ margin reserved by open orders.

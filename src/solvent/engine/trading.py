@@ -14,17 +14,17 @@ from solvent.engine.accounts import CROSS, ISOLATED, MARGIN_MODES, Account, Orde
 from solvent.engine.book import BUY, SELL, RestingOrder
 from solvent.engine.errors import Rejected
 from solvent.engine.margin import (
+    entry_ticks,
     fill_loss_units,
     free_units,
     initial_margin_units,
     round_ticks,
-    entry_ticks,
     upnl_exact,
 )
+from solvent.engine.state import EngineState
 from solvent.money import ceil_fraction, ceil_times, floor_fraction, parse_fraction
 
 if TYPE_CHECKING:
-    from solvent.engine.core import Engine
     from solvent.engine.fields import Fields
     from solvent.markets import Market
 
@@ -33,15 +33,15 @@ _SIDE_NAMES = {BUY: "buy", SELL: "sell"}
 _TIFS = ("gtc", "ioc", "fok", "post_only")
 
 
-class TradingOps:
+class TradingOps(EngineState):
     """Mixin of `Engine`: order entry, matching settlement, funding, leverage and margin ops."""
 
     # ---- reads ---------------------------------------------------------------------------------
-    def free(self: Engine, account: Account, asset: str) -> int:
+    def free(self, account: Account, asset: str) -> int:
         return free_units(self, account, asset)
 
     # ---- orders --------------------------------------------------------------------------------
-    def _op_order(self: Engine, fields: Fields) -> None:
+    def _op_order(self, fields: Fields) -> None:
         account = self.account(fields)
         market = self.market(fields)
         side = _SIDES[fields.choice("side", ("buy", "sell"))]
@@ -159,7 +159,7 @@ class TradingOps:
             self._trim_reduce_only(self.accounts[name], market)
         self._sweep_rounding(market)
 
-    def _opening_requirement(self: Engine, market: Market, side: int, position_qty: int,
+    def _opening_requirement(self, market: Market, side: int, position_qty: int,
                              fills: list[tuple[RestingOrder, int]], rest: int, price: int | None,
                              leverage: int, mark: int | None) -> int:
         """Margin an order commits: per fill the taker fee, and for the part that opens or grows the
@@ -179,14 +179,14 @@ class TradingOps:
             required += self._reserve(market, side, rest, price, leverage, mark)
         return required
 
-    def _reserve(self: Engine, market: Market, side: int, lots: int, price: int, leverage: int,
+    def _reserve(self, market: Market, side: int, lots: int, price: int, leverage: int,
                  mark: int | None) -> int:
         """Margin a resting order holds: IM of its whole quantity at its price (conservative: a resting
         order that would close is reserved too; use reduce_only for that) plus its loss against the mark."""
         return initial_margin_units(market, lots, price, leverage) + fill_loss_units(market, side, lots, price,
                                                                                      mark)
 
-    def _trade(self: Engine, market: Market, taker: Account, taker_oid: str, side: int, mode: str,
+    def _trade(self, market: Market, taker: Account, taker_oid: str, side: int, mode: str,
                leverage: int, maker: RestingOrder, lots: int) -> None:
         price = maker.price
         ref = f"{market.name}:T{self.seq + 1}"
@@ -207,7 +207,7 @@ class TradingOps:
                   maker=maker.account, maker_order=maker.oid, maker_fee=settle.format(maker_fee),
                   maker_pnl=settle.format(maker_pnl))
 
-    def _charge_fee(self: Engine, account: Account, market: Market, notional: int | Fraction, rate: Fraction,
+    def _charge_fee(self, account: Account, market: Market, notional: int | Fraction, rate: Fraction,
                     ref: str) -> int:
         """Book a fee notional·rate (rate ≥ 0: paid by the trader, rounded up) or a rebate (rate < 0: paid
         out of the fee account, rounded down). A fee the wallet cannot pay is waived, never borrowed."""
@@ -225,7 +225,7 @@ class TradingOps:
         self.transfer(L.FEES, wallet, asset, rebate, "maker_rebate", ref)
         return -rebate
 
-    def _fill_position(self: Engine, account: Account, market: Market, side: int, lots: int, price: int,
+    def _fill_position(self, account: Account, market: Market, side: int, lots: int, price: int,
                        mode: str, leverage: int, ref: str) -> int:
         """Apply one fill to an account's position: close first (realize PnL, release isolated margin),
         then open (grow cost, lock isolated margin). Returns the realized PnL booked, in units."""
@@ -277,7 +277,7 @@ class TradingOps:
                               "isolated_margin", ref)
         return realized
 
-    def collect(self: Engine, debit: str, market: Market, amount: int, reason: str, ref: str) -> None:
+    def collect(self, debit: str, market: Market, amount: int, reason: str, ref: str) -> None:
         """Take `amount` from a trader's wallet or isolated margin into the market's clearing account.
         What the holder cannot pay is a deficit: the insurance fund covers it (never a negative balance)."""
         asset = market.settle.name
@@ -286,7 +286,7 @@ class TradingOps:
         if amount > paid:
             self.cover_deficit(market, amount - paid, ref)
 
-    def cover_deficit(self: Engine, market: Market, amount: int, ref: str) -> int:
+    def cover_deficit(self, market: Market, amount: int, ref: str) -> int:
         """The fund pays a deficit down to its floor; returns what stays uncovered (an event says so)."""
         asset = market.settle
         fund_account = L.fund(market.fund)
@@ -302,7 +302,7 @@ class TradingOps:
                       covered=asset.format(paid), uncovered=asset.format(uncovered), ref=ref)
         return uncovered
 
-    def _sweep_rounding(self: Engine, market: Market) -> None:
+    def _sweep_rounding(self, market: Market) -> None:
         """With no open interest, what the clearing account still holds is rounding residue
         (traders' credits rounded down): book it to the rounding account (SPEC §1)."""
         if self.open_interest[market.name]:
@@ -312,7 +312,7 @@ class TradingOps:
         if residue > 0:
             self.transfer(clearing, L.ROUNDING, market.settle.name, residue, "rounding_residue", market.name)
 
-    def _trim_reduce_only(self: Engine, account: Account, market: Market) -> None:
+    def _trim_reduce_only(self, account: Account, market: Market) -> None:
         """Keep resting reduce-only orders within the position they reduce: newest are cut first."""
         orders = [order for order in account.orders.values() if order.market == market.name and order.reduce_only]
         if not orders:
@@ -335,7 +335,7 @@ class TradingOps:
             else:
                 room -= order.qty
 
-    def _op_cancel(self: Engine, fields: Fields) -> None:
+    def _op_cancel(self, fields: Fields) -> None:
         account = self.account(fields)
         oid = fields.text("id")
         order = account.orders.get(oid)
@@ -346,7 +346,7 @@ class TradingOps:
         self.emit("cancel", account=account.id, market=order.market, id=oid, reason="requested")
 
     # ---- leverage, margin mode, isolated margin ------------------------------------------------
-    def _op_leverage(self: Engine, fields: Fields) -> None:
+    def _op_leverage(self, fields: Fields) -> None:
         account = self.account(fields)
         market = self.market(fields)
         current_mode, _ = account.setting(market.name)
@@ -371,7 +371,7 @@ class TradingOps:
         account.settings[market.name] = (mode, leverage)
         self.emit("leverage", account=account.id, market=market.name, leverage=leverage, margin_mode=mode)
 
-    def _op_margin(self: Engine, fields: Fields) -> None:
+    def _op_margin(self, fields: Fields) -> None:
         account = self.account(fields)
         market = self.market(fields)
         asset = market.settle
@@ -398,7 +398,7 @@ class TradingOps:
                   margin=asset.format(self.ledger.balance(holder, asset.name)))
 
     # ---- funding -------------------------------------------------------------------------------
-    def _op_funding(self: Engine, fields: Fields) -> None:
+    def _op_funding(self, fields: Fields) -> None:
         """Every position pays q·P_mark·rate (longs pay shorts when rate > 0), from its isolated margin
         or the cross wallet; payers round up, receivers down, the difference goes to `rounding`."""
         market = self.market(fields)

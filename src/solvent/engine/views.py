@@ -7,6 +7,7 @@ bankruptcy price rounds up and a short's down (closing at or beyond it never nee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +21,11 @@ from solvent.engine.margin import (
     round_ticks,
     upnl_exact,
 )
+from solvent.engine.state import EngineState
 from solvent.engine.timefmt import format_time
 from solvent.money import ceil_fraction, floor_fraction, format_fraction
 
 if TYPE_CHECKING:
-    from solvent.engine.core import Engine
     from solvent.markets import Market
 
 
@@ -47,14 +48,14 @@ class PositionRisk:
         self.bankruptcy: Fraction | None = None
 
 
-class StateViews:
+class StateViews(EngineState):
     """Mixin of `Engine`: read-only views."""
 
-    def valuation_mark(self: Engine, market: Market, position: Position) -> int:
+    def valuation_mark(self, market: Market, position: Position) -> int:
         mark = self.mark(market.name)
         return mark if mark is not None else round_ticks(entry_ticks(market, position) or 0)
 
-    def risk(self: Engine, account: Account, settle: str | None = None) -> list[PositionRisk]:
+    def risk(self, account: Account, settle: str | None = None) -> list[PositionRisk]:
         """Risk figures of an account's open positions (optionally of one settle asset), with LP and BP."""
         risks: list[PositionRisk] = []
         for position in account.positions.values():
@@ -75,11 +76,14 @@ class StateViews:
             self._liquidation_and_bankruptcy(account, risk, risks)
         return risks
 
-    def _liquidation_and_bankruptcy(self: Engine, account: Account, risk: PositionRisk,
+    def _liquidation_and_bankruptcy(self, account: Account, risk: PositionRisk,
                                     risks: list[PositionRisk]) -> None:
         market, position = risk.market, risk.position
         settle = market.settle
         lots = abs(position.qty)
+        liquidation_price: Callable[..., Fraction | None]
+        bankruptcy_price: Callable[..., Fraction | None]
+        cross_bankruptcy: Callable[..., Fraction | None]
         if market.direction == 1:
             size = Fraction(lots) * Fraction(market.lot_size)
             liquidation_price, bankruptcy_price = formulas.linear_liquidation_price, formulas.linear_bankruptcy_price
@@ -107,7 +111,7 @@ class StateViews:
             risk.liquidation = liquidation_price(risk.side, size, risk.entry, margin, tiers)
             risk.bankruptcy = bankruptcy_price(risk.side, size, risk.entry, margin)
 
-    def state(self: Engine) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         """The whole state as JSON-able data (SPEC §10), amounts as decimal strings."""
         accounts: dict[str, Any] = {}
         balances_of: dict[str, dict[str, str]] = {}
@@ -125,8 +129,8 @@ class StateViews:
                  for name, asset in self.funds.items()}
         totals: dict[str, dict[str, str]] = {"fees": {}, "rounding": {}}
         for holder in ("fees", "rounding"):
-            for asset in self.assets.values():
-                totals[holder][asset.name] = asset.format(self.ledger.balance(holder, asset.name))
+            for spec in self.assets.values():
+                totals[holder][spec.name] = spec.format(self.ledger.balance(holder, spec.name))
         markets: dict[str, Any] = {}
         clearing: dict[str, str] = {}
         for market in self.markets.values():
@@ -150,7 +154,7 @@ class StateViews:
             "markets": markets,
         }
 
-    def _position_view(self: Engine, account: Account, risk: PositionRisk) -> dict[str, Any]:
+    def _position_view(self, account: Account, risk: PositionRisk) -> dict[str, Any]:
         market, position = risk.market, risk.position
         settle = market.settle
         if position.mode == CROSS:
@@ -173,7 +177,7 @@ class StateViews:
             "bankruptcy_price": _price_text(market, risk.bankruptcy, up=long),
         }
 
-    def _order_view(self: Engine, order: Any) -> dict[str, Any]:
+    def _order_view(self, order: Any) -> dict[str, Any]:
         market = self.markets[order.market]
         return {"id": order.oid, "market": order.market, "side": "buy" if order.side > 0 else "sell",
                 "price": market.format_price(order.price), "qty": market.format_qty(order.qty),
