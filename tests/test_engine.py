@@ -3,9 +3,8 @@ withdrawals, isolated margin, inverse contracts. Each expected figure is derived
 
 from __future__ import annotations
 
-from tests.helpers import conserved, inverse_venue, ok, refused, trade, venue, wallet
-
 from solvent.engine import ledger as L
+from tests.helpers import conserved, inverse_venue, ok, refused, trade, venue, wallet
 
 U = 10**8  # units per USDT / BTC at 8 decimals
 

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from tests.helpers import BTCUSDT, XBTUSD
 
 from solvent.engine.core import Engine
 from solvent.markets import Asset
+from tests.helpers import BTCUSDT, XBTUSD
 
 ACCOUNTS = ("a", "b", "c", "d")
 _NEVER_NEGATIVE = ("trader:", "isolated:", "fund:", "fees", "rounding")
