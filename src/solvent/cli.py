@@ -14,7 +14,7 @@ from solvent import scenario
 
 app = typer.Typer(help="solvent: risk and clearing engine for crypto derivatives venues.",
                   no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -28,6 +28,8 @@ def replay(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 if any expect step fails.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the result JSON.")] = False,
     state_hash: Annotated[bool, typer.Option("--hash", help="Print the final state hash to stderr.")] = False,
+    funds_out: Annotated[Path | None, typer.Option("--funds", help="Write every fund's hash-chained history "
+                                                                  "to this JSON file (last scenario).")] = None,
 ) -> None:
     """Replay scenario files through the engine and print {"events": [...], "state": {...}} as JSON."""
     failed = False
@@ -47,6 +49,8 @@ def replay(
             sys.stdout.write("\n")
         if state_hash:
             err.print(f"{path}: state hash {result.engine.state_hash()}")
+        if funds_out is not None:
+            funds_out.write_text(json.dumps(result.engine.fund_book.history, indent=1) + "\n")
         for failure in result.failures:
             failed = True
             err.print(f"[red]FAIL[/red] {path} step {failure.step}: {failure.path}\n"
@@ -54,6 +58,38 @@ def replay(
         if check and not result.failures and len(paths) > 1:
             err.print(f"[green]ok[/green] {path}")
     if check and failed:
+        raise typer.Exit(1)
+
+
+_ENTRY_KEYS = ("time", "fund", "delta", "reason", "ref", "balance_after", "hash")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A fund history (JSON list, {fund: [entries]}) or a replay output.")],
+) -> None:
+    """Re-check fund histories' hash chains and balances; exit 1 naming the first broken entry."""
+    from solvent.engine.funds import load_history, verify_chain
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(document, dict) and isinstance(document.get("events"), list):
+            document = [{key: event[key] for key in _ENTRY_KEYS if key in event}
+                        for event in document["events"] if isinstance(event, dict) and event.get("type") == "fund"]
+        histories = load_history(document)
+    except (OSError, ValueError) as error:
+        err.print(f"[red]{file}: {error}[/red]")
+        raise typer.Exit(2) from None
+    broken = False
+    for fund, entries in histories.items():
+        problem = verify_chain(entries)
+        if problem is None:
+            head = entries[-1].get("hash") if entries else "-"
+            err.print(f"[green]ok[/green] {fund}: {len(entries)} entries, head {head}")
+        else:
+            broken = True
+            err.print(f"[red]BROKEN[/red] {fund}: entry {problem.index}: {problem.reason}")
+    if broken:
         raise typer.Exit(1)
 
 

@@ -9,6 +9,7 @@ from solvent.engine.accounts import Account
 from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
+from solvent.engine.funds import FundBook, floor_units
 from solvent.engine.ledger import Ledger
 from solvent.engine.timefmt import format_time
 from solvent.markets import Asset, Market
@@ -30,6 +31,7 @@ class EngineState:
         self.funds: dict[str, str] = {}  # fund name -> asset
         self.accounts: dict[str, Account] = {}
         self.ledger = Ledger()
+        self.fund_book = FundBook()
         self.policy = Policy()
         self.now = 0
         self.seq = 0
@@ -73,8 +75,23 @@ class EngineState:
         self.ledger.transfer(debit, credit, asset, amount, reason, ref, self.now)
 
     def fund_event(self, name: str, delta: int, reason: str, ref: str) -> None:
+        """Record a change of a fund's balance (already booked in the ledger): history entry with its
+        chain hash, and a `fund` event."""
         asset = self.assets[self.funds[name]]
         balance = self.ledger.balance(L.fund(name), asset.name)
-        self.emit("fund", fund=name, asset=asset.name, delta=asset.format(delta), reason=reason, ref=ref,
-                  balance_after=asset.format(balance))
+        entry = self.fund_book.record(name, format_time(self.now), self.now, asset.format(delta), reason, ref,
+                                      asset.format(balance), balance)
+        self.emit("fund", fund=name, asset=asset.name, delta=entry["delta"], reason=reason, ref=ref,
+                  balance_after=entry["balance_after"], hash=entry["hash"])
+
+    def fund_capacity(self, name: str) -> int:
+        """What the fund may spend now: balance − floor (SPEC §5), never negative."""
+        asset = self.assets[self.funds[name]]
+        balance = self.ledger.balance(L.fund(name), asset.name)
+        policy = self.policy
+        min_units = -((-policy.fund_min_balance.numerator * 10**asset.decimals) // policy.fund_min_balance.denominator)
+        peak = 0
+        if policy.fund_max_drawdown is not None:
+            peak = max(balance, self.fund_book.peak(name, self.now, policy.fund_drawdown_window_s * 1000))
+        return max(0, balance - floor_units(peak, min_units, policy.fund_max_drawdown))
 

@@ -290,9 +290,7 @@ class TradingOps(EngineState):
         """The fund pays a deficit down to its floor; returns what stays uncovered (an event says so)."""
         asset = market.settle
         fund_account = L.fund(market.fund)
-        floor = ceil_fraction(self.policy.fund_min_balance * 10**asset.decimals)
-        capacity = max(0, self.ledger.balance(fund_account, asset.name) - floor)
-        paid = min(amount, capacity)
+        paid = min(amount, self.fund_capacity(market.fund))
         if paid:
             self.transfer(fund_account, L.clearing(market.name), asset.name, paid, "deficit", ref)
             self.fund_event(market.fund, -paid, "deficit", ref)

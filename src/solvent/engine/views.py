@@ -125,7 +125,8 @@ class StateViews(EngineState):
                 "positions": {risk.market.name: self._position_view(account, risk) for risk in self.risk(account)},
                 "orders": [self._order_view(order) for order in sorted(account.orders.values(), key=_by_seq)],
             }
-        funds = {name: {"asset": asset, "balance": self.assets[asset].format(self.ledger.balance(L.fund(name), asset))}
+        funds = {name: {"asset": asset, "balance": self.assets[asset].format(self.ledger.balance(L.fund(name), asset)),
+                        "head": self.fund_book.head(name)}
                  for name, asset in self.funds.items()}
         totals: dict[str, dict[str, str]] = {"fees": {}, "rounding": {}}
         for holder in ("fees", "rounding"):
