@@ -147,8 +147,6 @@ class TradingOps(EngineState):
         for maker, lots in fills:
             self._trade(market, account, oid, side, mode, leverage, maker, lots)
             touched.add(maker.account)
-            if maker.qty == 0:
-                del self.accounts[maker.account].orders[maker.oid]
         if rest:
             reserved = 0 if reduce_only else self._reserve(market, side, rest, price or 0, leverage, mark)
             order = Order(market.name, oid, account.id, side, price or 0, rest, self.order_seq, reduce_only,
@@ -190,22 +188,38 @@ class TradingOps(EngineState):
                leverage: int, maker: RestingOrder, lots: int) -> None:
         price = maker.price
         ref = f"{market.name}:T{self.seq + 1}"
-        maker_account = self.accounts[maker.account]
         taker_pnl = self._fill_position(taker, market, side, lots, price, mode, leverage, ref)
-        maker_pnl = self._fill_position(maker_account, market, -side, lots, price, maker.margin_mode,
-                                        maker.leverage, ref)
-        notional = market.notional_units(lots, price)
-        taker_fee = self._charge_fee(taker, market, notional, market.taker_fee, ref)
-        maker_fee = self._charge_fee(maker_account, market, notional, market.maker_fee, ref)
-        if maker.qty > 0 and maker.reserved:
-            maker.reserved = ceil_fraction(Fraction(maker.reserved * maker.qty, maker.qty + lots))
-        self.last_prices[market.name] = price
+        taker_fee = self._charge_fee(taker, market, market.notional_units(lots, price), market.taker_fee, ref)
+        maker_pnl, maker_fee = self._maker_fill(market, maker, lots, side, ref)
         settle = market.settle
         self.emit("trade", market=market.name, price=market.format_price(price), qty=market.format_qty(lots),
                   taker=taker.id, taker_order=taker_oid, taker_side=_SIDE_NAMES[side],
                   taker_fee=settle.format(taker_fee), taker_pnl=settle.format(taker_pnl),
                   maker=maker.account, maker_order=maker.oid, maker_fee=settle.format(maker_fee),
                   maker_pnl=settle.format(maker_pnl))
+
+    def _maker_fill(self, market: Market, maker: RestingOrder, lots: int, taker_side: int, ref: str) -> tuple[int, int]:
+        """The resting side of a fill the book already applied (`maker.qty` is what is left): position,
+        maker fee, the order's reserve, and the order's removal once filled. Returns (realized PnL, fee)."""
+        account = self.accounts[maker.account]
+        price = maker.price
+        pnl = self._fill_position(account, market, -taker_side, lots, price, maker.margin_mode, maker.leverage, ref)
+        fee = self._charge_fee(account, market, market.notional_units(lots, price), market.maker_fee, ref)
+        if maker.qty == 0:
+            del account.orders[maker.oid]
+        elif maker.reserved:
+            maker.reserved = ceil_fraction(Fraction(maker.reserved * maker.qty, maker.qty + lots))
+        self.last_prices[market.name] = price
+        return pnl, fee
+
+    def cancel_orders(self, account: Account, markets: set[str], reason: str) -> int:
+        """Cancel the account's open orders in `markets` (oldest first); returns how many."""
+        orders = sorted((order for order in account.orders.values() if order.market in markets), key=lambda o: o.seq)
+        for order in orders:
+            self.books[order.market].cancel(order)
+            del account.orders[order.oid]
+            self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason=reason)
+        return len(orders)
 
     def _charge_fee(self, account: Account, market: Market, notional: int | Fraction, rate: Fraction,
                     ref: str) -> int:
