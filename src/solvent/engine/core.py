@@ -21,15 +21,14 @@ from solvent.engine.accounts import Account
 from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
+from solvent.engine.liquidation import LiquidationOps
 from solvent.engine.state import Event
 from solvent.engine.timefmt import format_time, parse_time
-from solvent.engine.trading import TradingOps
-from solvent.engine.views import StateViews
 from solvent.markets import Asset, parse_market
 from solvent.money import InvalidValue
 
 
-class Engine(TradingOps, StateViews):
+class Engine(LiquidationOps):
     """All state of one venue and the operations that change it."""
 
     def __init__(self) -> None:
@@ -189,3 +188,4 @@ class Engine(TradingOps, StateViews):
         price = market.price_ticks("price", fields.require("price"))
         self.marks[market.name] = price
         self.emit("mark_price", market=market.name, price=market.format_price(price))
+        self.check_liquidations(market)

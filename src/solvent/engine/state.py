@@ -32,6 +32,10 @@ class EngineState:
         self.accounts: dict[str, Account] = {}
         self.ledger = Ledger()
         self.fund_book = FundBook()
+        #: (account, market) -> time (ms) until which a partially liquidated position is left alone
+        self.cooldowns: dict[tuple[str, str], int] = {}
+        #: market -> socialized loss waiting for the next funding step (socialize: funding)
+        self.pending_socialized: dict[str, int] = {}
         self.policy = Policy()
         self.now = 0
         self.seq = 0

@@ -300,14 +300,14 @@ class TradingOps(EngineState):
         if amount > paid:
             self.cover_deficit(market, amount - paid, ref)
 
-    def cover_deficit(self, market: Market, amount: int, ref: str) -> int:
+    def cover_deficit(self, market: Market, amount: int, ref: str, reason: str = "deficit") -> int:
         """The fund pays a deficit down to its floor; returns what stays uncovered (an event says so)."""
         asset = market.settle
         fund_account = L.fund(market.fund)
         paid = min(amount, self.fund_capacity(market.fund))
         if paid:
-            self.transfer(fund_account, L.clearing(market.name), asset.name, paid, "deficit", ref)
-            self.fund_event(market.fund, -paid, "deficit", ref)
+            self.transfer(fund_account, L.clearing(market.name), asset.name, paid, reason, ref)
+            self.fund_event(market.fund, -paid, reason, ref)
         uncovered = amount - paid
         if uncovered:
             self.emit("deficit", market=market.name, fund=market.fund, amount=asset.format(amount),
@@ -444,6 +444,28 @@ class TradingOps(EngineState):
         residue = due_total - paid_out
         if residue > 0:
             self.transfer(L.clearing(market.name), L.ROUNDING, asset.name, residue, "funding_rounding", ref)
+        self._charge_socialized_funding(market, ref)
+
+    def _charge_socialized_funding(self, market: Market, ref: str) -> None:
+        """Drift's mode of SPEC §7: a pending loss is charged to all open interest at the funding step,
+        Δ = loss / (|long OI| + |short OI|) per lot, each position's share rounded up (a debit)."""
+        pending = self.pending_socialized.pop(market.name, 0)
+        interest = 2 * self.open_interest[market.name]
+        if not pending or not interest:
+            if pending:
+                self.pending_socialized[market.name] = pending
+            return
+        asset = market.settle
+        for account in self.accounts.values():
+            position = account.positions.get(market.name)
+            if position is None or position.qty == 0:
+                continue
+            due = ceil_fraction(Fraction(pending * abs(position.qty), interest))
+            holder = L.isolated(account.id, market.name) if position.mode == ISOLATED else L.trader(account.id)
+            charge = min(due, self.ledger.balance(holder, asset.name))
+            self.transfer(holder, L.clearing(market.name), asset.name, charge, "socialized_loss", ref)
+            self.emit("socialized_loss", market=market.name, mode="funding", account=account.id,
+                      amount=asset.format(charge), ref=ref)
 
 
 def _whole(value: int | Fraction) -> int | Fraction:
