@@ -14,13 +14,28 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from solvent.engine.core import Engine
 from solvent.markets import Asset
 from tests.helpers import BTCUSDT, XBTUSD
 
 ACCOUNTS = ("a", "b", "c", "d")
+POLICIES: tuple[dict[str, Any], ...] = (
+    {}, {}, {},
+    {"order_price": "bankruptcy"},
+    {"surplus": "capped"},
+    {"fund_min_balance": "100"},
+    {"max_slippage": "0.01"},
+    {"shortfall": "socialize"},
+    {"shortfall": "socialize", "socialize": "funding"},
+    {"adl_rank": "random_start", "adl_price": "mark"},
+    {"adl_rank": "pro_rata", "adl_fee": "maker"},
+    {"adl_rank": "hyperliquid"},
+    {"partial": "fraction", "partial_min_notional": "1000", "partial_fraction": "0.5"},
+    {"partial": "tier_step"},
+    {"fund_max_drawdown": "0.3", "fund_drawdown_window_s": 28800},
+)
 _NEVER_NEGATIVE = ("trader:", "isolated:", "fund:", "fees", "rounding")
 
 
@@ -44,6 +59,9 @@ class EngineMachine(RuleBasedStateMachine):
         super().__init__()
         self.engine = Engine()
         self.commands: list[dict[str, Any]] = []
+        self.checked = 0
+        self.sides_before: dict[tuple[str, str], str] = {}
+        self.last_liquidation_side = ""
         self.net = {"USDT": 0, "BTC": 0}
         for command in setup_commands():
             self.apply(command)
@@ -66,6 +84,29 @@ class EngineMachine(RuleBasedStateMachine):
                 units = Asset(event["asset"], decimals).units("amount", event["amount"])
                 self.net[event["asset"]] += units if event["type"] == "deposit" else -units
         return events
+
+    @initialize(policy=st.sampled_from(POLICIES))
+    def choose_policy(self, policy: dict[str, Any]) -> None:
+        """Every policy family of SPEC §8 gets random streams (the default is the most common draw)."""
+        if policy:
+            events = self.apply({"op": "set_policy", **policy})
+            assert events[0]["type"] == "policy", events
+        self.floor = {"BTCUSDT": 0, "XBT": 0}
+        if "fund_min_balance" in policy:
+            self.floor = {"BTCUSDT": 100 * 100, "XBT": 0}
+
+    @rule(market=st.sampled_from(("BTCUSDT", "XBTUSD")), move=st.integers(-45, 45))
+    def crash(self, market: str, move: int) -> None:
+        """A fast one-sided move of the mark (up to ±45%): liquidations, fund deficits, ADL."""
+        base = 7000 if market == "BTCUSDT" else 10000
+        self.apply({"op": "mark_price", "market": market, "price": str(base * (100 + move) // 100)})
+        self.after_mark(market)
+
+    def after_mark(self, market: str) -> None:
+        spec = self.engine.markets[market]
+        stuck = [(account.id, scope) for account, scope in self.engine.underwater_scopes(spec)
+                 if self.engine.cooldowns.get((account.id, market), -1) <= self.engine.now]
+        assert not stuck, f"underwater after the mark step: {stuck}"
 
     @rule(account=st.sampled_from(ACCOUNTS), usdt=st.integers(1, 5_000_00), btc=st.integers(1, 10**7))
     def deposit(self, account: str, usdt: int, btc: int) -> None:
@@ -136,10 +177,12 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(offset=st.integers(-400, 400))
     def mark_linear(self, offset: int) -> None:
         self.apply({"op": "mark_price", "market": "BTCUSDT", "price": str(7000 + offset)})
+        self.after_mark("BTCUSDT")
 
     @rule(offset=st.integers(-1500, 1500))
     def mark_inverse(self, offset: int) -> None:
         self.apply({"op": "mark_price", "market": "XBTUSD", "price": str(10000 + offset)})
+        self.after_mark("XBTUSD")
 
     @rule(market=st.sampled_from(("BTCUSDT", "XBTUSD")), rate=st.integers(-300, 300))
     def funding(self, market: str, rate: int) -> None:
@@ -169,6 +212,30 @@ class EngineMachine(RuleBasedStateMachine):
                 assert amount >= 0, (holder, asset, amount)
 
     @invariant()
+    def no_fund_below_its_floor(self) -> None:
+        for fund, floor in getattr(self, "floor", {}).items():
+            asset = self.engine.funds[fund]
+            # a fund starts below the floor only if injected so; it never pays itself below it
+            balance = self.engine.ledger.balance("fund:" + fund, asset)
+            assert balance >= min(floor, self.lowest_allowed(fund)), (fund, balance)
+
+    def lowest_allowed(self, fund: str) -> int:
+        return min(entry_balance for _, entry_balance in self.engine.fund_book.balances.get(fund, [(0, 0)]))
+
+    @invariant()
+    def adl_closes_only_opposite_sides(self) -> None:
+        for event_ in self.engine.events[self.checked:]:
+            if event_["type"] == "liquidation":
+                self.last_liquidation_side = event_["side"]
+            if event_["type"] == "adl":
+                assert event_["account"] != event_["against"]
+                assert self.sides_before.get((event_["account"], event_["market"])) != self.last_liquidation_side
+        self.checked = len(self.engine.events)
+        self.sides_before = {(account.id, market): ("long" if position.qty > 0 else "short")
+                             for account in self.engine.accounts.values()
+                             for market, position in account.positions.items() if position.qty}
+
+    @invariant()
     def positions_match_open_interest(self) -> None:
         for market in self.engine.markets:
             longs = shorts = 0
@@ -183,7 +250,8 @@ class EngineMachine(RuleBasedStateMachine):
         kinds = {event_["type"] for event_ in self.engine.events}
         trades = sum(1 for e in self.engine.events if e["type"] == "trade")
         note_event("trades: none" if trades == 0 else "trades: 1-9" if trades < 10 else "trades: 10+")
-        note_event("had a deficit" if "deficit" in kinds else "no deficit")
+        for kind in ("liquidation", "adl", "socialized_loss", "deficit"):
+            note_event(f"{kind}: {'yes' if kind in kinds else 'no'}")
         again = Engine()
         for command in self.commands:
             again.apply(command)

@@ -83,11 +83,18 @@ class LiquidationOps(TradingOps, StateViews):
 
     # ---- the mark-price step -------------------------------------------------------------------
     def check_liquidations(self, market: Market) -> None:
-        for account, scope in self.underwater_scopes(market):
-            if scope.startswith("cross:"):
-                self.liquidate_cross(account, scope[6:])
-            else:
-                self.liquidate_isolated(account, self.markets[scope])
+        """Liquidate every underwater scope of `market`; a liquidation's fills can sink the makers who
+        took them, so check again until nothing is underwater (each pass closes positions: it ends)."""
+        while True:
+            scopes = [(account, scope) for account, scope in self.underwater_scopes(market)
+                      if self.cooldowns.get((account.id, market.name), -1) <= self.now]
+            if not scopes:
+                return
+            for account, scope in scopes:
+                if scope.startswith("cross:"):
+                    self.liquidate_cross(account, scope[6:])
+                else:
+                    self.liquidate_isolated(account, self.markets[scope])
 
     def liquidate_isolated(self, account: Account, market: Market) -> None:
         position = account.positions[market.name]
