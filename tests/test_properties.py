@@ -61,7 +61,6 @@ class EngineMachine(RuleBasedStateMachine):
         self.commands: list[dict[str, Any]] = []
         self.checked = 0
         self.sides_before: dict[tuple[str, str], str] = {}
-        self.last_liquidation_side = ""
         self.net = {"USDT": 0, "BTC": 0}
         for command in setup_commands():
             self.apply(command)
@@ -224,12 +223,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def adl_closes_only_opposite_sides(self) -> None:
-        for event_ in self.engine.events[self.checked:]:
-            if event_["type"] == "liquidation":
-                self.last_liquidation_side = event_["side"]
+        new = self.engine.events[self.checked:]
+        bankrupt_side = {event_["ref"]: event_["side"] for event_ in new if event_["type"] == "liquidation"}
+        for event_ in new:
             if event_["type"] == "adl":
                 assert event_["account"] != event_["against"]
-                assert self.sides_before.get((event_["account"], event_["market"])) != self.last_liquidation_side
+                # the counterparty held the other side when the step began (positions move only by this step)
+                assert self.sides_before.get((event_["account"], event_["market"])) != bankrupt_side[event_["ref"]]
         self.checked = len(self.engine.events)
         self.sides_before = {(account.id, market): ("long" if position.qty > 0 else "short")
                              for account in self.engine.accounts.values()
