@@ -58,6 +58,7 @@ class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.engine = Engine()
+        self.engine.verify_index = True  # the differential test: index == full scan at every mark step
         self.commands: list[dict[str, Any]] = []
         self.checked = 0
         self.sides_before: dict[tuple[str, str], str] = {}

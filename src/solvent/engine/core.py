@@ -130,7 +130,7 @@ class Engine(LiquidationOps):
         self.emit("fund_added", fund=name, asset=asset.name)
 
     def _op_add_account(self, fields: Fields) -> None:
-        name = fields.name("account")
+        name = fields.account_name("account")
         if name in self.accounts:
             raise Rejected("account", f"account {name!r} exists")
         parent = fields.optional_text("parent")
@@ -154,7 +154,7 @@ class Engine(LiquidationOps):
 
     # ---- money in and out --------------------------------------------------------------------
     def _op_deposit(self, fields: Fields) -> None:
-        name = fields.name("account")
+        name = fields.account_name("account")
         asset = self.asset(fields)
         amount = asset.units("amount", fields.require("amount"))
         if name not in self.accounts:

@@ -9,6 +9,7 @@ from typing import Any
 from solvent.engine.errors import Rejected
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_ACCOUNT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _MISSING = object()
 
 
@@ -40,6 +41,13 @@ class Fields:
         value = self.text(key)
         if not _NAME.match(value):
             raise Rejected(key, f"not a valid name (1-64 of letters, digits, _ . : -): {value!r}")
+        return value
+
+    def account_name(self, key: str) -> str:
+        """An account id: like a name but without ':' (ledger account names are built from it)."""
+        value = self.text(key)
+        if not _ACCOUNT.match(value):
+            raise Rejected(key, f"not a valid account id (1-64 of letters, digits, _ . -): {value!r}")
         return value
 
     def integer(self, key: str, *, default: int | None = None, low: int | None = None,

@@ -25,6 +25,7 @@ from typing import Any
 from solvent.engine import ledger as L
 from solvent.engine.accounts import CROSS, ISOLATED, Account, Position
 from solvent.engine.book import RestingOrder
+from solvent.engine.ledger import InvariantBroken
 from solvent.engine.margin import maintenance_margin_exact, upnl_exact
 from solvent.engine.trading import TradingOps
 from solvent.engine.views import PositionRisk, StateViews
@@ -81,12 +82,41 @@ class LiquidationOps(TradingOps, StateViews):
                 out.append((account, "cross:" + market.settle.name))
         return out
 
+    def indexed_underwater_scopes(self, market: Market) -> list[tuple[Account, str]]:
+        """What `underwater_scopes` finds, through the index: only crossed triggers are checked
+        exactly; a crossed trigger of a solvent account is re-armed."""
+        index = self.index
+        index.refresh(self)
+        mark = self.mark(market.name)
+        if mark is None:
+            return []
+        out: list[tuple[Account, str]] = []
+        for name in index.crossed(market.name, mark):
+            account = self.accounts[name]
+            position = account.positions.get(market.name)
+            if position is None or position.qty == 0:
+                continue
+            if position.mode == ISOLATED:
+                if self.isolated_underwater(account, position, market):
+                    out.append((account, market.name))
+                    continue
+            elif self.cross_underwater(account, market.settle.name):
+                out.append((account, "cross:" + market.settle.name))
+                continue
+            index.arm(self, account)
+        if self.verify_index:
+            expected = [(account.id, scope) for account, scope in self.underwater_scopes(market)]
+            found = sorted((account.id, scope) for account, scope in out)
+            if found != sorted(expected):
+                raise InvariantBroken(f"index found {found}, a full scan {sorted(expected)}")
+        return out
+
     # ---- the mark-price step -------------------------------------------------------------------
     def check_liquidations(self, market: Market) -> None:
         """Liquidate every underwater scope of `market`; a liquidation's fills can sink the makers who
         took them, so check again until nothing is underwater (each pass closes positions: it ends)."""
         while True:
-            scopes = [(account, scope) for account, scope in self.underwater_scopes(market)
+            scopes = [(account, scope) for account, scope in self.indexed_underwater_scopes(market)
                       if self.cooldowns.get((account.id, market.name), -1) <= self.now]
             if not scopes:
                 return

@@ -10,6 +10,7 @@ from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
 from solvent.engine.funds import FundBook, floor_units
+from solvent.engine.index import LiquidationIndex
 from solvent.engine.ledger import Ledger
 from solvent.engine.timefmt import format_time
 from solvent.markets import Asset, Market
@@ -32,6 +33,9 @@ class EngineState:
         self.accounts: dict[str, Account] = {}
         self.ledger = Ledger()
         self.fund_book = FundBook()
+        self.index = LiquidationIndex()
+        #: tests set this to check the index against a full scan at every mark step
+        self.verify_index = False
         #: (account, market) -> time (ms) until which a partially liquidated position is left alone
         self.cooldowns: dict[tuple[str, str], int] = {}
         #: market -> socialized loss waiting for the next funding step (socialize: funding)
@@ -77,6 +81,12 @@ class EngineState:
 
     def transfer(self, debit: str, credit: str, asset: str, amount: int, reason: str, ref: str) -> None:
         self.ledger.transfer(debit, credit, asset, amount, reason, ref, self.now)
+        # a trader's money changed: its liquidation triggers are re-armed at the next mark step
+        for holder in (debit, credit):
+            if holder.startswith("trader:"):
+                self.index.touch(holder[7:])
+            elif holder.startswith("isolated:"):
+                self.index.touch(holder[9:holder.index(":", 9)])
 
     def fund_event(self, name: str, delta: int, reason: str, ref: str) -> None:
         """Record a change of a fund's balance (already booked in the ledger): history entry with its

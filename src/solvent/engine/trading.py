@@ -247,6 +247,7 @@ class TradingOps(EngineState):
         if position is None:
             position = Position(market.name, mode, leverage)
             account.positions[market.name] = position
+        self.index.touch(account.id)
         asset = market.settle.name
         wallet = L.trader(account.id)
         clearing = L.clearing(market.name)
