@@ -73,8 +73,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     def apply(self, command: dict[str, Any]) -> list[dict[str, Any]]:
         before = self.engine.state_hash()
-        events = self.engine.apply(command)
         self.commands.append(command)
+        try:
+            events = self.engine.apply(command)
+        except Exception:
+            with open("/tmp/failing_stream.json", "w") as out:  # for a replay by hand
+                json.dump(self.commands, out)
+            raise
         if events and events[0]["type"] == "rejected":
             assert len(events) == 1
             assert self.engine.state_hash() == before, f"refused {command} changed the state"
@@ -256,6 +261,9 @@ class EngineMachine(RuleBasedStateMachine):
         again = Engine()
         for command in self.commands:
             again.apply(command)
+        if json.dumps(again.events) != json.dumps(self.engine.events):
+            with open("/tmp/nondeterministic.json", "w") as out:
+                json.dump(self.commands, out)
         assert json.dumps(again.events) == json.dumps(self.engine.events)
         assert again.state_hash() == self.engine.state_hash()
 

@@ -336,6 +336,7 @@ class LiquidationOps(TradingOps, StateViews):
         side = 1 if position.qty > 0 else -1
         price = self._adl_price(market, side, lots, bankruptcy)
         plan = self.adl_plan(market, side, lots, account.id)
+        self.adl_rounds[market.name] = self.adl_rounds.get(market.name, 0) + 1
         closed = 0
         for counter, take in plan:
             counter_account = self.accounts[counter.id] if isinstance(counter, Account) else counter
@@ -397,11 +398,24 @@ class LiquidationOps(TradingOps, StateViews):
         rank = self.policy.adl_rank
         if rank == "random_start" and rows:
             rows.sort(key=lambda row: row[0].id)
-            digest = hashlib.sha256(f"{market.name}:{self.seq}:{len(rows)}".encode()).digest()
+            # the start comes from state that only ADL itself changes, so it reproduces (dYdX)
+            rounds = self.adl_rounds.get(market.name, 0)
+            digest = hashlib.sha256(f"{market.name}:{rounds}:{len(rows)}".encode()).digest()
             start = int.from_bytes(digest[:8], "big") % len(rows)
             return rows[start:] + rows[:start]
         rows.sort(key=lambda row: (-row[1], row[0].id))
         return rows
+
+    def adl_quantiles(self) -> dict[tuple[str, str], int]:
+        """Binance's indicator: each position's 20% band of the ADL ranking of its side, 4 = first in line."""
+        out: dict[tuple[str, str], int] = {}
+        for market in self.markets.values():
+            for side in (1, -1):
+                ranked = self.adl_ranking(market, side)
+                count = len(ranked)
+                for place, (account, _score) in enumerate(ranked):
+                    out[account.id, market.name] = 4 - (5 * place) // count
+        return out
 
     def _adl_score(self, account: Account, market: Market, position: Position) -> Fraction:
         mark = self.valuation_mark(market, position)

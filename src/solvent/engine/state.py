@@ -40,6 +40,8 @@ class EngineState:
         self.cooldowns: dict[tuple[str, str], int] = {}
         #: market -> socialized loss waiting for the next funding step (socialize: funding)
         self.pending_socialized: dict[str, int] = {}
+        #: market -> how many ADL rounds it has had (seeds random_start)
+        self.adl_rounds: dict[str, int] = {}
         self.policy = Policy()
         self.now = 0
         self.seq = 0

@@ -110,9 +110,23 @@ class StateViews(EngineState):
             margin = settle.human(self.ledger.balance(L.isolated(account.id, market.name), settle.name))
             risk.liquidation = liquidation_price(risk.side, size, risk.entry, margin, tiers)
             risk.bankruptcy = bankruptcy_price(risk.side, size, risk.entry, margin)
+        # MM is never negative: where a tier's cum exceeds notional·mmr, MM is 0 and the position is
+        # liquidated only at equity 0, i.e. at the bankruptcy price, not at the formula's price.
+        if risk.bankruptcy is not None:
+            if risk.liquidation is None:
+                risk.liquidation = risk.bankruptcy
+            elif risk.side > 0:
+                risk.liquidation = max(risk.liquidation, risk.bankruptcy)
+            else:
+                risk.liquidation = min(risk.liquidation, risk.bankruptcy)
+
+    def adl_quantiles(self) -> dict[tuple[str, str], int]:
+        """(account, market) → ADL quantile 0–4; the liquidation mixin ranks (SPEC §6)."""
+        return {}
 
     def state(self) -> dict[str, Any]:
         """The whole state as JSON-able data (SPEC §10), amounts as decimal strings."""
+        self._quantiles = self.adl_quantiles()
         accounts: dict[str, Any] = {}
         balances_of: dict[str, dict[str, str]] = {}
         for (holder, asset), amount in self.ledger.balances.items():
@@ -176,6 +190,7 @@ class StateViews(EngineState):
             "maintenance_margin": settle.format(mm_units),
             "liquidation_price": _price_text(market, risk.liquidation, up=not long),
             "bankruptcy_price": _price_text(market, risk.bankruptcy, up=long),
+            "adl_quantile": self._quantiles.get((account.id, market.name), 0),
         }
 
     def _order_view(self, order: Any) -> dict[str, Any]:
