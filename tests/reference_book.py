@@ -38,7 +38,8 @@ class ReferenceBook:
         asks = self.side_orders(SELL)
         return asks[0].price if asks else None
 
-    def plan(self, side: int, limit: int | None, qty: int, account: str) -> tuple[list[tuple[RestingOrder, int]], bool]:
+    def plan(self, side: int, limit: int | None, qty: int,
+             account: str) -> tuple[list[tuple[RestingOrder, int]], bool]:
         fills: list[tuple[RestingOrder, int]] = []
         left = qty
         for maker in self.side_orders(-side):

@@ -134,7 +134,8 @@ def test_execute_applies_the_plan(make_book: Any, name: str, side: int, limit: i
 @pytest.mark.parametrize(("name", "side", "limit", "qty", "account", "expected", "stopped"), MATCH_CASES,
                          ids=[case[0] for case in MATCH_CASES])
 def test_match_is_plan_then_execute(make_book: Any, name: str, side: int, limit: int | None, qty: int,
-                                    account: str, expected: list[tuple[str, int, int]], stopped: bool) -> None:
+                                    account: str, expected: list[tuple[str, int, int]],
+                                    stopped: bool) -> None:
     planned = ladder(make_book())
     fills, _ = planned.book.plan(side, limit, qty, account)
     planned.book.execute(fills)
@@ -228,6 +229,26 @@ def test_cancelling_every_order_behind_the_front_then_the_front_empties_the_leve
     assert books.book.depth(5) == ([], [(101, 1)])
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["match", "plan+execute"])
+def test_exact_fill_of_the_front_with_only_cancelled_orders_behind_it_removes_the_level(
+        make_book: Any, fused: bool) -> None:
+    rows = [("s0", "m", SELL, 100, 3), ("s1", "m", SELL, 100, 1), ("s2", "m", SELL, 100, 1),
+            ("t", "m", SELL, 101, 2)]
+    books = Books(rows, make_book())
+    book = books.book
+    book.cancel(books.by_oid["s1"])  # from the middle of the level
+    book.cancel(books.by_oid["s2"])  # from its back
+    # exactly s0's 3 lots: 100 is left with cancelled orders only, so it must be gone
+    if fused:
+        assert summary(book.match(BUY, 101, 3, "x")) == [("s0", 3, 100)]
+    else:
+        fills, _ = book.plan(BUY, 101, 3, "x")
+        book.execute(fills)
+    assert book.best_ask() == 101
+    assert book.depth(5) == ([], [(101, 2)])
+    assert len(book) == 1
+
+
 def test_reduce_keeps_time_priority(make_book: Any) -> None:
     books = ladder(make_book())
     book = books.book
@@ -237,12 +258,27 @@ def test_reduce_keeps_time_priority(make_book: Any) -> None:
     assert summary(book.plan(BUY, 101, 3, "x")[0]) == [("a1", 1, 101), ("a2", 2, 101)]
 
 
+def test_execute_takes_a_cut_prefix_of_a_plan(make_book: Any) -> None:
+    books = ladder(make_book())
+    fills, _ = books.book.plan(BUY, None, 15, "x")  # a1 5, a2 3, a3 4, a4 3
+    # keep a1 whole and only 1 of a2's 3 lots, as the liquidator does when the fund runs dry
+    books.book.execute([fills[0], (fills[1][0], 1)])
+    assert books.book.depth(1)[1] == [(101, 2)]
+    assert [(o.oid, o.qty) for o in books.book.orders()][2:] == [("a2", 2), ("a3", 4), ("a4", 10)]
+
+
 def test_fast_book_refuses_what_it_cannot_do() -> None:
     books = ladder()
     with pytest.raises(BookError):
         books.book.reduce(books.by_oid["a1"], 5)  # not a reduction
     with pytest.raises(BookError):
         books.book.reduce(books.by_oid["a1"], 0)  # that is a cancel
+    with pytest.raises(BookError):
+        books.book.plan(BUY, 101, 0, "x")  # would be a zero-lot fill
+    with pytest.raises(BookError):
+        books.book.match(BUY, None, -1, "x")
+    with pytest.raises(BookError):
+        books.book.rest(RestingOrder("z", "zed", SELL, 110, 0, 99))
     fills, _ = books.book.plan(BUY, 101, 6, "x")
     books.book.execute(fills)
     with pytest.raises(BookError):
@@ -267,6 +303,28 @@ def test_lazy_deletion_is_compacted() -> None:
     assert [o.oid for o in book.orders()] == ["o2", f"o{n - 1}", "o1", f"o{n - 2}", "o0", f"o{n - 3}"]
 
 
+def test_spare_levels_do_not_pile_up_when_the_price_drifts() -> None:
+    """Emptied levels are kept for reuse, but a price walking away must not leave them forever."""
+    book = OrderBook()
+    for seq in range(5000):
+        price = 1000 + seq  # a new price every time: rest an ask there, then lift it whole
+        book.rest(RestingOrder(f"o{seq}", "maker", SELL, price, 1, seq))
+        assert summary(book.match(BUY, price, 1, "taker")) == [(f"o{seq}", 1, price)]
+    assert len(book) == 0 and book.best_ask() is None and book.depth(3) == ([], [])
+    assert len(book._ask_levels) <= 2 * 0 + OrderBook.SPARE_LEVELS + 1
+
+
+def test_a_spare_level_is_reused_in_place() -> None:
+    books = Books([("a", "m", SELL, 100, 1), ("b", "m", SELL, 101, 1)])
+    book = books.book
+    book.match(BUY, 100, 1, "x")  # 100 empties
+    assert book.depth(5) == ([], [(101, 1)])
+    book.rest(RestingOrder("c", "m", SELL, 100, 2, 9))  # back at 100: best again
+    assert book.best_ask() == 100
+    assert book.depth(5) == ([], [(100, 2), (101, 1)])
+    assert [o.oid for o in book.orders()] == ["c", "b"]
+
+
 # ---- the fast book against the reference -------------------------------------------------------
 ACCOUNTS = ["a", "b", "c"]
 PRICES = st.integers(min_value=95, max_value=105)
@@ -274,11 +332,12 @@ QTYS = st.integers(min_value=1, max_value=12)
 SIDES = st.sampled_from([BUY, SELL])
 
 
-class EagerCompactionBook(OrderBook):
-    """Sweeps cancelled orders as soon as they outnumber live ones, so compaction runs in short
-    random streams too."""
+class EagerSweepBook(OrderBook):
+    """Sweeps cancelled orders as soon as they outnumber live ones, and spare empty levels as soon
+    as they outnumber live ones, so both sweeps run in short random streams too."""
 
     COMPACT_AFTER = 0
+    SPARE_LEVELS = 0
 
 
 class BookMachine(RuleBasedStateMachine):
@@ -296,7 +355,7 @@ class BookMachine(RuleBasedStateMachine):
     @initialize(eager=st.booleans())
     def choose_book(self, eager: bool) -> None:
         if eager:
-            self.fast = EagerCompactionBook()
+            self.fast = EagerSweepBook()
 
     def take(self, side: int, limit: int | None, qty: int, account: str, fused: bool) -> None:
         """Match on both books; a limit order then rests its remainder unless it hit its own order
@@ -331,7 +390,8 @@ class BookMachine(RuleBasedStateMachine):
     def limit_order(self, side: int, price: int, qty: int, account: str, fused: bool) -> None:
         self.take(side, price, qty, account, fused)
 
-    @rule(side=SIDES, offset=st.integers(min_value=1, max_value=6), qty=QTYS, account=st.sampled_from(ACCOUNTS))
+    @rule(side=SIDES, offset=st.integers(min_value=1, max_value=6), qty=QTYS,
+          account=st.sampled_from(ACCOUNTS))
     def passive_order(self, side: int, offset: int, qty: int, account: str) -> None:
         """A limit order on its own side of 100, which mostly rests: it deepens the book so the
         crossing orders have several levels and queues to walk."""
@@ -341,6 +401,27 @@ class BookMachine(RuleBasedStateMachine):
           fused=st.booleans())
     def market_order(self, side: int, qty: int, account: str, fused: bool) -> None:
         self.take(side, None, qty, account, fused)
+
+    @rule(side=SIDES, limit=st.one_of(st.none(), PRICES), qty=st.integers(min_value=1, max_value=40),
+          account=st.sampled_from(ACCOUNTS), keep=st.integers(min_value=0, max_value=6),
+          fraction=st.floats(min_value=0, max_value=1))
+    def cut_plan(self, side: int, limit: int | None, qty: int, account: str, keep: int,
+                 fraction: float) -> None:
+        """The liquidator's use: plan, keep a prefix of the fills with its last one cut smaller,
+        execute that; nothing rests."""
+        expected, _ = self.reference.plan(side, limit, qty, account)
+        fills, _ = self.fast.plan(side, limit, qty, account)
+        assert summary(fills) == summary(expected)
+        keep = min(keep, len(fills))
+        if keep:
+            last = max(1, int(fraction * fills[keep - 1][1]))
+            fills = fills[:keep - 1] + [(fills[keep - 1][0], last)]
+            expected = expected[:keep - 1] + [(expected[keep - 1][0], last)]
+        self.fast.execute(fills)
+        self.reference.execute(expected)
+        for maker, _ in fills:
+            if maker.qty == 0:
+                del self.pairs[maker.oid]
 
     @rule(pick=st.integers(min_value=0, max_value=10**6))
     def cancel(self, pick: int) -> None:
@@ -385,7 +466,7 @@ BookMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=8
 TestBookAgainstReference = BookMachine.TestCase
 
 
-@pytest.mark.parametrize("book_class", [OrderBook, EagerCompactionBook])
+@pytest.mark.parametrize("book_class", [OrderBook, EagerSweepBook])
 def test_long_seeded_stream_against_reference(book_class: type[OrderBook]) -> None:
     """One long reproducible stream through the same rules: books of a few hundred orders, deep
     queues, many cancels from the middle of levels (hypothesis explores short streams better)."""

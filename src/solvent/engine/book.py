@@ -22,8 +22,10 @@ order and walked best-first far more often than it is inspected:
 The `_dead` set relies on identity equality and hashing of orders: `RestingOrder` and its
 subclasses must not define `__eq__`/`__hash__`.
 
-The book only orders and matches; it never validates against money, never self-rests a taker,
-and assigns no sequence numbers: the engine does all that (`plan` first, checks, then `execute`).
+The book only orders and matches. It never checks money, never rests a taker's remainder by
+itself and assigns no sequence numbers: the engine does all that (`plan` first, its checks, then
+`execute` and `rest`). Time priority is the order of `rest` calls, which the engine makes in
+`seq` order; `seq` itself is carried, not read.
 
 Speed notes (CPython 3.11, measured): `fills.append(...)` is left unbound because the specialized
 list-append call is faster than a bound-method local; the number of resting orders is not kept
@@ -44,12 +46,14 @@ Fill = tuple["RestingOrder", int]
 
 
 class BookError(Exception):
-    """The book was asked to do something that breaks its invariants; nothing was changed."""
+    """The book was misused in a way that would break its invariants (a zero-lot order, a stale
+    plan, cancelling what is not resting): stop loudly. `execute` checks each fill as it applies
+    it, so the fills before the offending one have been applied."""
 
 
 class RestingOrder:
-    """An order resting in the book. The book reads oid, account, side, price, qty and seq and only
-    ever writes qty; the other fields are engine data carried along.
+    """An order resting in the book. The book reads account, side, price and qty, writes only qty
+    and uses oid in error messages; the other fields are engine data carried along.
 
     Equality and hashing are by identity (the book keeps cancelled orders in a set).
     """
