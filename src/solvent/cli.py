@@ -93,5 +93,22 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="A scenario file to replay.")],
+) -> None:
+    """Replay a scenario and print each fund's daily report and each market's health signals as JSON."""
+    from solvent.engine.reports import fund_daily_reports, health
+
+    try:
+        document = scenario.load(file)
+    except (OSError, scenario.ScenarioError) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    engine = scenario.replay(document).engine
+    json.dump({"daily": fund_daily_reports(engine), "health": health(engine)}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -42,6 +42,8 @@ class EngineState:
         self.pending_socialized: dict[str, int] = {}
         #: market -> how many ADL rounds it has had (seeds random_start)
         self.adl_rounds: dict[str, int] = {}
+        #: market -> the last funding rate applied (decimal text)
+        self.last_funding: dict[str, str] = {}
         self.policy = Policy()
         self.now = 0
         self.seq = 0

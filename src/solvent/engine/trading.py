@@ -420,6 +420,7 @@ class TradingOps(EngineState):
         mark = self.mark(market.name)
         if mark is None:
             raise Rejected("market", f"{market.name} has no mark price for funding")
+        self.last_funding[market.name] = _rate_text(rate)
         asset = market.settle
         ref = f"{market.name}:F{self.seq + 1}"
         due_total = 0
