@@ -35,6 +35,8 @@ POLICIES: tuple[dict[str, Any], ...] = (
     {"partial": "fraction", "partial_min_notional": "1000", "partial_fraction": "0.5"},
     {"partial": "tier_step"},
     {"fund_max_drawdown": "0.3", "fund_drawdown_window_s": 28800},
+    {"backstop": "d", "clawback": "0.5"},
+    {"preset": "hyperliquid", "partial_min_notional": "1", "backstop": "c"},
 )
 _NEVER_NEGATIVE = ("trader:", "isolated:", "fund:", "fees", "rounding")
 
@@ -106,6 +108,19 @@ class EngineMachine(RuleBasedStateMachine):
         base = 7000 if market == "BTCUSDT" else 10000
         self.apply({"op": "mark_price", "market": market, "price": str(base * (100 + move) // 100)})
         self.after_mark(market)
+
+    @rule(market=st.sampled_from(("BTCUSDT", "XBTUSD")), move=st.integers(-45, -5))
+    def crash_down(self, market: str, move: int) -> None:
+        """Falls are what empties funds: a second, one-sided crash rule makes them common."""
+        self.crash(market, move)
+
+    @rule(account=st.sampled_from(ACCOUNTS), depth=st.integers(5, 40), lots=st.integers(1, 50))
+    def far_orders(self, account: str, depth: int, lots: int) -> None:
+        """Resting orders far from the mark on both sides: liquidations that reach them fill beyond the
+        bankruptcy price, so funds pay deficits (and run dry, and socialize)."""
+        for side, factor in (("buy", 100 - depth), ("sell", 100 + depth)):
+            self.apply({"op": "order", "account": account, "market": "BTCUSDT", "side": side,
+                        "price": str(7000 * factor // 100), "qty": money("BTC", lots * 10**5, 8), "leverage": 1})
 
     def after_mark(self, market: str) -> None:
         spec = self.engine.markets[market]
@@ -256,8 +271,10 @@ class EngineMachine(RuleBasedStateMachine):
         kinds = {event_["type"] for event_ in self.engine.events}
         trades = sum(1 for e in self.engine.events if e["type"] == "trade")
         note_event("trades: none" if trades == 0 else "trades: 1-9" if trades < 10 else "trades: 10+")
-        for kind in ("liquidation", "adl", "socialized_loss", "deficit"):
+        for kind in ("liquidation", "adl", "socialized_loss", "deficit", "backstop"):
             note_event(f"{kind}: {'yes' if kind in kinds else 'no'}")
+        reasons = {e["reason"] for e in self.engine.events if e["type"] == "fund"}
+        note_event(f"fund paid a deficit: {'yes' if 'liquidation_deficit' in reasons else 'no'}")
         again = Engine()
         for command in self.commands:
             again.apply(command)

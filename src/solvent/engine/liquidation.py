@@ -93,17 +93,17 @@ class LiquidationOps(TradingOps, StateViews):
         out: list[tuple[Account, str]] = []
         for name in index.crossed(market.name, mark):
             account = self.accounts[name]
+            # re-arm every popped account: one left underwater (a partial liquidation's cooldown) must
+            # be found again by the next step, and one liquidated now is re-armed after it changes
+            index.arm(self, account)
             position = account.positions.get(market.name)
             if position is None or position.qty == 0:
                 continue
             if position.mode == ISOLATED:
                 if self.isolated_underwater(account, position, market):
                     out.append((account, market.name))
-                    continue
             elif self.cross_underwater(account, market.settle.name):
                 out.append((account, "cross:" + market.settle.name))
-                continue
-            index.arm(self, account)
         if self.verify_index:
             expected = [(account.id, scope) for account, scope in self.underwater_scopes(market)]
             found = sorted((account.id, scope) for account, scope in out)
@@ -169,7 +169,8 @@ class LiquidationOps(TradingOps, StateViews):
         mark = self.valuation_mark(market, position)
         ref = f"{market.name}:L{self.seq + 1}"
         fund_before = self.ledger.balance(L.fund(market.fund), market.settle.name)
-        fills = self._liquidation_fills(account, market, side, lots, bankruptcy)
+        deep = self._below_backstop_ratio(account, market, position)
+        fills = [] if deep else self._liquidation_fills(account, market, side, lots, bankruptcy)
         self.books[market.name].execute(fills)
         filled = 0
         notional = 0
@@ -188,6 +189,10 @@ class LiquidationOps(TradingOps, StateViews):
             touched.add(maker.account)
         remaining = lots - filled
         adl_lots = 0
+        backstop_lots = 0
+        if remaining and self._backstop_account(account) is not None:
+            backstop_lots = self._backstop_takeover(account, market, position, remaining, bankruptcy, ref)
+            remaining -= backstop_lots
         if remaining:
             adl_lots = self._close_without_book(account, market, position, remaining, bankruptcy, ref)
         self._release_isolated_rest(account, market, position, ref)
@@ -201,10 +206,47 @@ class LiquidationOps(TradingOps, StateViews):
                   average_fill=average, filled_qty=market.format_qty(filled),
                   fund_delta=settle.format(fund_after - fund_before), fee=settle.format(fee),
                   fund=market.fund, fund_balance_after=settle.format(fund_after),
-                  adl_qty=market.format_qty(adl_lots), ref=ref)
+                  adl_qty=market.format_qty(adl_lots), backstop_qty=market.format_qty(backstop_lots), ref=ref)
         for name in sorted(touched):
             self._trim_reduce_only(self.accounts[name], market)
         self._sweep_rounding(market)
+
+    # ---- backstop (Hyperliquid's HLP vault, a keeper, a venue's takeover account) ------------------
+    def _backstop_account(self, liquidated: Account) -> Account | None:
+        name = self.policy.backstop
+        if name is None or name == liquidated.id:
+            return None
+        return self.accounts.get(name)
+
+    def _below_backstop_ratio(self, account: Account, market: Market, position: Position) -> bool:
+        """Equity below `backstop_ratio`·MM: too deep for the book, the backstop takes it whole."""
+        if self._backstop_account(account) is None:
+            return False
+        mark = self.valuation_mark(market, position)
+        if position.mode == ISOLATED:
+            equity = self.ledger.balance(L.isolated(account.id, market.name), market.settle.name) + upnl_exact(
+                market, position, mark)
+            maintenance = maintenance_margin_exact(market, position, mark)
+        else:
+            risks = [risk for risk in self.risk(account, market.settle.name) if risk.position.mode == CROSS]
+            equity = Fraction(self.ledger.balance(L.trader(account.id), market.settle.name))
+            equity += sum((risk.upnl for risk in risks), Fraction(0)) * 10**market.settle.decimals
+            maintenance = sum((risk.mm for risk in risks), Fraction(0)) * 10**market.settle.decimals
+        return equity < self.policy.backstop_ratio * maintenance
+
+    def _backstop_takeover(self, account: Account, market: Market, position: Position, lots: int,
+                           bankruptcy: Fraction, ref: str) -> int:
+        """The backstop takes `lots` over at the mark with the remaining margin (less the clawback)."""
+        backstop = self._backstop_account(account)
+        mark = self.mark(market.name)
+        if backstop is None or mark is None:
+            return 0
+        side = 1 if position.qty > 0 else -1
+        self._settle_bankrupt(account, market, position, lots, mark, bankruptcy, ref, backstop=backstop.id)
+        self._fill_position(backstop, market, side, lots, mark, CROSS, market.max_leverage, ref)
+        self.emit("backstop", account=backstop.id, market=market.name, qty=market.format_qty(lots),
+                  price=market.format_price(mark), against=account.id, ref=ref)
+        return lots
 
     def _lots_to_close(self, account: Account, market: Market, position: Position) -> int:
         lots = abs(position.qty)
@@ -276,7 +318,8 @@ class LiquidationOps(TradingOps, StateViews):
                                                          - value_exact(market, lots, bankruptcy))
 
     def _settle_bankrupt(self, account: Account, market: Market, position: Position, lots: int,
-                         price: int | Fraction, bankruptcy: Fraction, ref: str) -> tuple[int, int]:
+                         price: int | Fraction, bankruptcy: Fraction, ref: str,
+                         backstop: str | None = None) -> tuple[int, int]:
         """Close `lots` of a bankrupt position at `price`: the trader settles as if at BP (losing the
         margin share, never more), the fund takes Δ. Returns (fund delta booked, fee the fund took)."""
         asset = market.settle.name
@@ -300,6 +343,15 @@ class LiquidationOps(TradingOps, StateViews):
         fund_account = L.fund(market.fund)
         clearing = L.clearing(market.name)
         taken = 0
+        if delta > 0 and backstop is not None:
+            # the remaining margin goes with the position to the backstop; `clawback` of it to the fund
+            surplus = floor_fraction(delta)
+            to_fund = floor_fraction(surplus * self.policy.clawback)
+            self.transfer(clearing, L.trader(backstop), asset, surplus - to_fund, "backstop_margin", ref)
+            if to_fund:
+                self.transfer(clearing, fund_account, asset, to_fund, "clawback", ref)
+                self.fund_event(market.fund, to_fund, "clawback", ref)
+            return to_fund, 0
         if delta > 0:
             surplus = floor_fraction(delta)
             to_fund = surplus
