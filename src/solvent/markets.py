@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from solvent.formulas import Tier, build_tiers, tier_for
+from solvent.formulas import Tier, build_tiers
 from solvent.money import InvalidValue, format_units, parse_decimal, parse_fraction, to_units, unit_step
 
 MARKET_TYPES = ("linear", "inverse")
@@ -100,7 +101,16 @@ class Market:
         return self.scale * self.value(abs(lots), ticks)
 
     def tier_at(self, notional_units: int | Fraction) -> Tier:
-        return tier_for(self.tiers, self.settle.human(notional_units))
+        """The tier whose band holds the notional (in settle units); compared in units, no conversion."""
+        bounds = self.tier_bounds
+        for index, bound in enumerate(bounds):
+            if notional_units <= bound:
+                return self.tiers[index]
+        return self.tiers[-1]
+
+    @property
+    def tier_bounds(self) -> tuple[int | Fraction, ...]:
+        return _tier_bounds(self.tiers, self.settle.decimals)
 
     def maintenance_units(self, notional_units: int | Fraction) -> Fraction:
         """MM = notional·mmr − cum of the tier the notional falls in, in settle units, exact."""
@@ -110,6 +120,16 @@ class Market:
     @property
     def max_leverage(self) -> int:
         return self.tiers[0].max_leverage
+
+
+@lru_cache(maxsize=1024)
+def _tier_bounds(tiers: tuple[Tier, ...], decimals: int) -> tuple[int | Fraction, ...]:
+    """Each tier's max notional in settle units (ints when whole): the hot path compares against these."""
+    bounds: list[int | Fraction] = []
+    for tier in tiers:
+        bound = tier.max_notional * 10**decimals
+        bounds.append(bound.numerator if bound.denominator == 1 else bound)
+    return tuple(bounds)
 
 
 def _get(spec: dict[str, Any], key: str, field: str) -> Any:

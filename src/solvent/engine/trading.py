@@ -230,7 +230,7 @@ class TradingOps(EngineState):
         if rate >= 0:
             fee = min(ceil_times(notional, rate), self.ledger.balance(wallet, asset))
             self.transfer(wallet, L.FEES, asset, fee, "trading_fee", ref)
-            share = floor_fraction(fee * market.fund_fee_share)
+            share = floor_fraction(fee * market.fund_fee_share) if market.fund_fee_share else 0
             if share:
                 self.transfer(L.FEES, L.fund(market.fund), asset, share, "fee_share", ref)
                 self.fund_event(market.fund, share, "fee_share", ref)
