@@ -23,9 +23,7 @@ import heapq
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from solvent.engine import ledger as L
-from solvent.engine.accounts import CROSS, ISOLATED
-from solvent.engine.margin import maintenance_margin_exact, upnl_exact
+from solvent.engine.accounts import ISOLATED
 
 if TYPE_CHECKING:
     from solvent.engine.accounts import Account
@@ -107,18 +105,7 @@ class LiquidationIndex:
 
     def _cross_trigger(self, engine: LiquidationOps, account: Account, market_name: str, side: int) -> Fraction | None:
         market = engine.markets[market_name]
-        settle = market.settle.name
-        slack = Fraction(engine.ledger.balance(L.trader(account.id), settle))
-        count = 0
-        for position in account.positions.values():
-            if position.qty == 0 or position.mode != CROSS:
-                continue
-            other = engine.markets[position.market]
-            if other.settle.name != settle:
-                continue
-            mark = engine.valuation_mark(other, position)
-            slack += upnl_exact(other, position, mark) - maintenance_margin_exact(other, position, mark)
-            count += 1
+        slack, count = engine.cross_slack(account, market.settle.name)
         if slack <= 0:
             return ALWAYS if side > 0 else Fraction(0)
         position = account.positions[market_name]

@@ -52,34 +52,27 @@ class LiquidationOps(TradingOps, StateViews):
         return margin + upnl_exact(market, position, mark) <= maintenance_margin_exact(market, position, mark)
 
     def cross_underwater(self, account: Account, settle: str) -> bool:
-        equity = Fraction(self.ledger.balance(L.trader(account.id), settle))
-        maintenance = Fraction(0)
-        found = False
-        for position in account.positions.values():
-            if position.qty == 0 or position.mode != CROSS:
-                continue
-            market = self.markets[position.market]
-            if market.settle.name != settle:
-                continue
-            found = True
-            mark = self.valuation_mark(market, position)
-            equity += upnl_exact(market, position, mark)
-            maintenance += maintenance_margin_exact(market, position, mark)
-        return found and equity <= maintenance
+        slack, count = self.cross_slack(account, settle)
+        return count > 0 and slack <= 0
+
+    def underwater_scope(self, account: Account, market: Market) -> str | None:
+        """The scope to liquidate if the account's position in `market` is underwater now: the market
+        (isolated) or `cross:<settle>` (the account's cross positions in that asset)."""
+        position = account.positions.get(market.name)
+        if position is None or position.qty == 0:
+            return None
+        if position.mode == ISOLATED:
+            return market.name if self.isolated_underwater(account, position, market) else None
+        return "cross:" + market.settle.name if self.cross_underwater(account, market.settle.name) else None
 
     def underwater_scopes(self, market: Market) -> list[tuple[Account, str]]:
         """Full scan (the reference the index is tested against): every (account, scope) of `market`'s
-        positions that is underwater now; scope is the market for isolated, `cross:<settle>` for cross."""
+        positions that is underwater now."""
         out: list[tuple[Account, str]] = []
         for account in self.accounts.values():
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0:
-                continue
-            if position.mode == ISOLATED:
-                if self.isolated_underwater(account, position, market):
-                    out.append((account, market.name))
-            elif self.cross_underwater(account, market.settle.name):
-                out.append((account, "cross:" + market.settle.name))
+            scope = self.underwater_scope(account, market)
+            if scope is not None:
+                out.append((account, scope))
         return out
 
     def indexed_underwater_scopes(self, market: Market) -> list[tuple[Account, str]]:
@@ -96,14 +89,9 @@ class LiquidationOps(TradingOps, StateViews):
             # re-arm every popped account: one left underwater (a partial liquidation's cooldown) must
             # be found again by the next step, and one liquidated now is re-armed after it changes
             index.arm(self, account)
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0:
-                continue
-            if position.mode == ISOLATED:
-                if self.isolated_underwater(account, position, market):
-                    out.append((account, market.name))
-            elif self.cross_underwater(account, market.settle.name):
-                out.append((account, "cross:" + market.settle.name))
+            scope = self.underwater_scope(account, market)
+            if scope is not None:
+                out.append((account, scope))
         if self.verify_index:
             expected = [(account.id, scope) for account, scope in self.underwater_scopes(market)]
             found = sorted((account.id, scope) for account, scope in out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from solvent.engine.accounts import CROSS, Account, Position
+from solvent.engine.accounts import Account, Position
 from solvent.money import ceil_fraction, ceil_over, floor_fraction
 
 if TYPE_CHECKING:
@@ -74,12 +74,7 @@ def free_units(engine: EngineState, account: Account, asset: str) -> int:
     wallet = engine.ledger.balance("trader:" + account.id, asset)
     upnl = Fraction(0)
     initial = 0
-    for position in account.positions.values():
-        if position.qty == 0 or position.mode != CROSS:
-            continue
-        market = engine.markets[position.market]
-        if market.settle.name != asset:
-            continue
+    for market, position in engine.cross_positions(account, asset):
         mark = engine.mark(market.name)
         upnl += upnl_exact(market, position, mark)
         valuation = mark if mark is not None else round_ticks(entry_ticks(market, position) or 0)

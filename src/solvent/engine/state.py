@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from solvent.engine import ledger as L
-from solvent.engine.accounts import Account
+from solvent.engine.accounts import CROSS, Account, Position
 from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
@@ -82,6 +82,16 @@ class EngineState:
         """The mark price in ticks: the last `mark_price`, else the last trade, else None."""
         mark = self.marks.get(market)
         return mark if mark is not None else self.last_prices.get(market)
+
+    def cross_positions(self, account: Account, settle: str) -> list[tuple[Market, Position]]:
+        """The account's open cross positions in markets settling in `settle`: they share its wallet."""
+        out = []
+        for position in account.positions.values():
+            if position.qty and position.mode == CROSS:
+                market = self.markets[position.market]
+                if market.settle.name == settle:
+                    out.append((market, position))
+        return out
 
     def transfer(self, debit: str, credit: str, asset: str, amount: int, reason: str, ref: str) -> None:
         self.ledger.transfer(debit, credit, asset, amount, reason, ref, self.now)

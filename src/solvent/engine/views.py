@@ -55,6 +55,16 @@ class StateViews(EngineState):
         mark = self.mark(market.name)
         return mark if mark is not None else round_ticks(entry_ticks(market, position) or 0)
 
+    def cross_slack(self, account: Account, settle: str) -> tuple[Fraction, int]:
+        """(equity − MM, number of positions) of the account's cross positions in `settle`, in units,
+        exact; the account is underwater when there are positions and the slack is ≤ 0."""
+        slack = Fraction(self.ledger.balance(L.trader(account.id), settle))
+        positions = self.cross_positions(account, settle)
+        for market, position in positions:
+            mark = self.valuation_mark(market, position)
+            slack += upnl_exact(market, position, mark) - maintenance_margin_exact(market, position, mark)
+        return slack, len(positions)
+
     def risk(self, account: Account, settle: str | None = None) -> list[PositionRisk]:
         """Risk figures of an account's open positions (optionally of one settle asset), with LP and BP."""
         risks: list[PositionRisk] = []
