@@ -193,3 +193,18 @@ def test_inverse_maker_rebate_is_paid_from_fees() -> None:
     trade(engine, "a", "b", "10000", "1000", market="XBTUSD")
     assert wallet(engine, "b", "BTC") == U + 2500
     assert engine.ledger.balance(L.FEES, "BTC") == 7500 - 2500
+
+
+def test_sub_accounts_have_a_parent_that_exists_and_is_not_itself_a_sub() -> None:
+    engine = venue()
+    ok(engine, {"op": "add_account", "account": "parent"})
+    ok(engine, {"op": "add_account", "account": "sub1", "parent": "parent"})
+    assert refused(engine, {"op": "add_account", "account": "sub2", "parent": "nobody"})["field"] == "parent"
+    assert refused(engine, {"op": "add_account", "account": "subsub", "parent": "sub1"})["field"] == "parent"
+    assert refused(engine, {"op": "add_account", "account": "parent"})["field"] == "account"
+    assert refused(engine, {"op": "add_account", "account": "a:b"})["field"] == "account"
+    assert engine.state()["accounts"]["sub1"]["parent"] == "parent"
+    # margin is separate: the parent's deposit does not fund the sub's orders
+    ok(engine, {"op": "deposit", "account": "parent", "asset": "USDT", "amount": "1000"})
+    assert refused(engine, {"op": "order", "account": "sub1", "market": "BTCUSDT", "side": "buy", "price": "7000",
+                            "qty": "0.01"})["reason"].startswith("insufficient margin")
