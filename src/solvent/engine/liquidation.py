@@ -187,14 +187,15 @@ class LiquidationOps(TradingOps, StateViews):
         settle = market.settle
         fund_after = self.ledger.balance(L.fund(market.fund), settle.name)
         average = None if filled == 0 else _average(market, notional, filled)
-        self.emit("liquidation", account=account.id, market=market.name, side="long" if side > 0 else "short",
+        self.liquidation_history.append(self.emit(
+                  "liquidation", account=account.id, market=market.name, side="long" if side > 0 else "short",
                   margin_mode=position.mode, qty=market.format_qty(lots), mark_price=market.format_price(mark),
                   liquidation_price=_ticks_text(market, liquidation, up=side < 0),
                   bankruptcy_price=_ticks_text(market, bankruptcy, up=side > 0),
                   average_fill=average, filled_qty=market.format_qty(filled),
                   fund_delta=settle.format(fund_after - fund_before), fee=settle.format(fee),
                   fund=market.fund, fund_balance_after=settle.format(fund_after),
-                  adl_qty=market.format_qty(adl_lots), backstop_qty=market.format_qty(backstop_lots), ref=ref)
+                  adl_qty=market.format_qty(adl_lots), backstop_qty=market.format_qty(backstop_lots), ref=ref))
         for name in sorted(touched):
             self._trim_reduce_only(self.accounts[name], market)
         self._sweep_rounding(market)

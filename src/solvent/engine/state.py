@@ -44,6 +44,8 @@ class EngineState:
         self.adl_rounds: dict[str, int] = {}
         #: market -> the last funding rate applied (decimal text)
         self.last_funding: dict[str, str] = {}
+        #: every liquidation event, in order (SPEC §4 step 6)
+        self.liquidation_history: list[Event] = []
         self.policy = Policy()
         self.now = 0
         self.seq = 0
