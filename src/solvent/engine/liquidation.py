@@ -166,10 +166,11 @@ class LiquidationOps(TradingOps, StateViews):
         touched = {account.id}
         for maker, fill_lots in fills:
             _delta, taken = self._settle_bankrupt(account, market, position, fill_lots, maker.price, bankruptcy, ref)
-            self._maker_fill(market, maker, fill_lots, -side, ref)
+            maker_pnl, maker_fee = self._maker_fill(market, maker, fill_lots, -side, ref)
             self.emit("trade", market=market.name, price=market.format_price(maker.price),
                       qty=market.format_qty(fill_lots), taker=account.id, taker_order=ref,
                       taker_side="sell" if side > 0 else "buy", maker=maker.account, maker_order=maker.oid,
+                      maker_fee=market.settle.format(maker_fee), maker_pnl=market.settle.format(maker_pnl),
                       liquidation=True)
             filled += fill_lots
             notional += maker.price * fill_lots
