@@ -108,11 +108,14 @@ class LiquidationOps(TradingOps, StateViews):
                       if self.cooldowns.get((account.id, market.name), -1) <= self.now]
             if not scopes:
                 return
+            before = [(account.id, _open_lots(account)) for account, _ in scopes]
             for account, scope in scopes:
                 if scope.startswith("cross:"):
                     self.liquidate_cross(account, scope[6:])
                 else:
                     self.liquidate_isolated(account, self.markets[scope])
+            if before == [(account.id, _open_lots(account)) for account, _ in scopes]:
+                return  # nothing could be closed (no bankruptcy price): never loop on it
 
     def liquidate_isolated(self, account: Account, market: Market) -> None:
         position = account.positions[market.name]
@@ -569,6 +572,10 @@ class LiquidationOps(TradingOps, StateViews):
         if charged_total < amount:
             self.emit("deficit", market=market.name, fund=market.fund, ref=ref,
                       uncovered=asset.format(amount - charged_total), reason="socialized loss exceeds profits")
+
+
+def _open_lots(account: Account) -> int:
+    return sum(abs(position.qty) for position in account.positions.values())
 
 
 def _average(market: Market, notional_ticks_lots: int, lots: int) -> str:
