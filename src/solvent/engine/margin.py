@@ -45,6 +45,8 @@ def initial_margin_units(market: Market, lots: int, price: int, leverage: int) -
 
 
 def maintenance_margin_exact(market: Market, position: Position, mark: int | None) -> Fraction:
+    """MM = notional·mmr − cum of the notional's tier (SPEC §2) at the mark (without one, at the entry
+    rounded to a tick), in settle units, exact; never negative (a tier's cum can exceed notional·mmr)."""
     price = mark if mark is not None else entry_ticks(market, position)
     if position.qty == 0 or price is None:
         return Fraction(0)
