@@ -120,9 +120,14 @@ class StateViews(EngineState):
             margin = settle.human(self.ledger.balance(L.isolated(account.id, market.name), settle.name))
             risk.liquidation = liquidation_price(risk.side, size, risk.entry, margin, tiers)
             risk.bankruptcy = bankruptcy_price(risk.side, size, risk.entry, margin)
-        # MM is never negative: where a tier's cum exceeds notional·mmr, MM is 0 and the position is
-        # liquidated only at equity 0, i.e. at the bankruptcy price, not at the formula's price.
-        if risk.bankruptcy is not None:
+        # MM is never negative: where a tier's cum exceeds notional·mmr, MM is 0 and a position that
+        # stands alone (isolated, or the only cross position) is liquidated only at equity 0, i.e. at
+        # its bankruptcy price, not at the formula's price. A cross leg's dYdX bankruptcy price is a
+        # share of the account's equity, not that bound, so it never moves the leg's LP.
+        alone = position.mode != CROSS or not any(
+            other is not risk and other.position.mode == CROSS and other.market.settle.name == settle.name
+            for other in risks)
+        if alone and risk.bankruptcy is not None:
             if risk.liquidation is None:
                 risk.liquidation = risk.bankruptcy
             elif risk.side > 0:
