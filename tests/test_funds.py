@@ -102,3 +102,20 @@ def test_coverage_is_the_largest_move_whose_bankruptcies_the_fund_pays() -> None
     assert coverage(engine, market, with_depth=True) <= coverage(engine, market, with_depth=False)
     signals = health(engine)["BTCUSDT"]
     assert signals["adl_risk"] == "high" and signals["open_interest"] == "1"
+
+
+def test_verify_with_the_published_head_catches_a_history_cut_short(tmp_path: Path) -> None:
+    # The chain alone cannot see that its last entries were dropped; the venue's published head can.
+    published = tmp_path / "funds.json"
+    runner = CliRunner()
+    assert runner.invoke(app, ["replay", "-q", "--funds", str(published), str(SEED004_MINUS_20)]).exit_code == 0
+    document = json.loads(published.read_text())
+    head = document["BTCUSDT"][-1]["hash"]
+    assert runner.invoke(app, ["verify", str(published), "--head", f"BTCUSDT={head}"]).exit_code == 0
+    document["BTCUSDT"].pop()
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(document))
+    assert runner.invoke(app, ["verify", str(cut)]).exit_code == 0  # the chain itself still holds
+    result = runner.invoke(app, ["verify", str(cut), "--head", f"BTCUSDT={head}"])
+    assert result.exit_code == 1
+    assert "not the published head" in result.output

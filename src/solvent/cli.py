@@ -67,8 +67,13 @@ _ENTRY_KEYS = ("time", "fund", "delta", "reason", "ref", "balance_after", "hash"
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="A fund history (JSON list, {fund: [entries]}) or a replay output.")],
+    head: Annotated[list[str] | None, typer.Option("--head", help="FUND=HASH: the head hash the venue published "
+                                                                   "for that fund; a history cut short fails.")] = None,
 ) -> None:
-    """Re-check fund histories' hash chains and balances; exit 1 naming the first broken entry."""
+    """Re-check fund histories' hash chains and balances; exit 1 naming the first broken entry.
+
+    A chain proves that no entry was rewritten or removed before the last one; that the last ones are
+    all there needs the published head (`--head`, or `funds.<name>.head` in the state)."""
     from solvent.engine.funds import load_history, verify_chain
 
     try:
@@ -80,12 +85,26 @@ def verify(
     except (OSError, ValueError) as error:
         err.print(f"[red]{file}: {error}[/red]")
         raise typer.Exit(2) from None
+    published: dict[str, str] = {}
+    for item in head or []:
+        fund_name, _, digest = item.partition("=")
+        if not digest:
+            err.print(f"[red]--head {item!r}: expected FUND=HASH[/red]")
+            raise typer.Exit(2)
+        published[fund_name] = digest
     broken = False
+    for fund_name in sorted(set(published) - set(histories)):
+        broken = True
+        err.print(f"[red]BROKEN[/red] {fund_name}: a head was published but the history has no entries")
     for fund, entries in histories.items():
         problem = verify_chain(entries)
-        if problem is None:
-            head = entries[-1].get("hash") if entries else "-"
-            err.print(f"[green]ok[/green] {fund}: {len(entries)} entries, head {head}")
+        if problem is None and fund in published and (not entries or entries[-1].get("hash") != published[fund]):
+            broken = True
+            err.print(f"[red]BROKEN[/red] {fund}: the last entry is not the published head {published[fund]} "
+                      f"(entries missing at the end?)")
+        elif problem is None:
+            last = entries[-1].get("hash") if entries else "-"
+            err.print(f"[green]ok[/green] {fund}: {len(entries)} entries, head {last}")
         else:
             broken = True
             err.print(f"[red]BROKEN[/red] {fund}: entry {problem.index}: {problem.reason}")
