@@ -69,7 +69,7 @@ class LiquidationOps(TradingOps, StateViews):
         """Full scan (the reference the index is tested against): every (account, scope) of `market`'s
         positions that is underwater now."""
         out: list[tuple[Account, str]] = []
-        for account in self.accounts.values():
+        for account, _position in self.open_positions(market.name):
             scope = self.underwater_scope(account, market)
             if scope is not None:
                 out.append((account, scope))
@@ -433,11 +433,8 @@ class LiquidationOps(TradingOps, StateViews):
     def adl_ranking(self, market: Market, side: int, exclude: str | None = None) -> list[tuple[Account, Fraction]]:
         """Positions of `side` in `market` in ADL order (first is deleveraged first), with their scores."""
         rows: list[tuple[Account, Fraction]] = []
-        for account in self.accounts.values():
-            if account.id == exclude:
-                continue
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0 or (position.qty > 0) != (side > 0):
+        for account, position in self.open_positions(market.name):
+            if account.id == exclude or (position.qty > 0) != (side > 0):
                 continue
             rows.append((account, self._adl_score(account, market, position)))
         rank = self.policy.adl_rank
@@ -550,9 +547,8 @@ class LiquidationOps(TradingOps, StateViews):
                       charged=asset.format(0), pending=asset.format(self.pending_socialized[market.name]), ref=ref)
             return
         winners: list[tuple[Account, Position, Fraction]] = []
-        for account in self.accounts.values():
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0 or (position.qty > 0) == (bankrupt_side > 0):
+        for account, position in self.open_positions(market.name):
+            if (position.qty > 0) == (bankrupt_side > 0):
                 continue
             upnl = upnl_exact(market, position, self.valuation_mark(market, position))
             if upnl > 0:

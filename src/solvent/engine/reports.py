@@ -96,10 +96,7 @@ def _deficit_after_move(engine: LiquidationOps, market: Market, move: Fraction, 
         moved = Fraction(1, 10**9)
     deficit = Fraction(0)
     bankrupt_lots = 0
-    for account in engine.accounts.values():
-        position = account.positions.get(market.name)
-        if position is None or position.qty == 0:
-            continue
+    for account, position in engine.open_positions(market.name):
         side = 1 if position.qty > 0 else -1
         if (move < 0) != (side > 0):
             continue  # this move makes that side money

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from solvent.engine import ledger as L
 from solvent.engine.accounts import CROSS, Account, Position
@@ -17,6 +17,7 @@ from solvent.markets import Asset, Market
 from solvent.policy import Policy
 
 Event = dict[str, Any]
+T = TypeVar("T")
 
 
 class EngineState:
@@ -60,25 +61,22 @@ class EngineState:
 
     # ---- lookups used by every op ------------------------------------------------------------
     def account(self, fields: Fields, key: str = "account") -> Account:
-        name = fields.text(key)
-        account = self.accounts.get(name)
-        if account is None:
-            raise Rejected(key, f"unknown account {name!r}")
-        return account
+        return _known(self.accounts, fields, key, "account")
 
     def market(self, fields: Fields, key: str = "market") -> Market:
-        name = fields.text(key)
-        market = self.markets.get(name)
-        if market is None:
-            raise Rejected(key, f"unknown market {name!r}")
-        return market
+        return _known(self.markets, fields, key, "market")
 
     def asset(self, fields: Fields, key: str = "asset") -> Asset:
-        name = fields.text(key)
-        asset = self.assets.get(name)
-        if asset is None:
-            raise Rejected(key, f"unknown asset {name!r}")
-        return asset
+        return _known(self.assets, fields, key, "asset")
+
+    def open_positions(self, market: str) -> list[tuple[Account, Position]]:
+        """Every open position in `market` with its account, in account order (deterministic)."""
+        out = []
+        for account in self.accounts.values():
+            position = account.positions.get(market)
+            if position is not None and position.qty:
+                out.append((account, position))
+        return out
 
     def mark(self, market: str) -> int | None:
         """The mark price in ticks: the last `mark_price`, else the last trade, else None."""
@@ -125,3 +123,12 @@ class EngineState:
             peak = max(balance, self.fund_book.peak(name, self.now, policy.fund_drawdown_window_s * 1000))
         return max(0, balance - floor_units(peak, min_units, policy.fund_max_drawdown))
 
+
+
+def _known(table: dict[str, T], fields: Fields, key: str, kind: str) -> T:
+    """The `kind` named by field `key`, or a refusal naming that field."""
+    name = fields.text(key)
+    found = table.get(name)
+    if found is None:
+        raise Rejected(key, f"unknown {kind} {name!r}")
+    return found

@@ -425,10 +425,7 @@ class TradingOps(EngineState):
         ref = f"{market.name}:F{self.seq + 1}"
         due_total = 0
         paid_out = 0
-        for account in self.accounts.values():
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0:
-                continue
+        for account, position in self.open_positions(market.name):
             side = 1 if position.qty > 0 else -1
             exact = side * market.notional_units(position.qty, mark) * rate
             holder = L.isolated(account.id, market.name) if position.mode == ISOLATED else L.trader(account.id)
@@ -458,10 +455,7 @@ class TradingOps(EngineState):
                 self.pending_socialized[market.name] = pending
             return
         asset = market.settle
-        for account in self.accounts.values():
-            position = account.positions.get(market.name)
-            if position is None or position.qty == 0:
-                continue
+        for account, position in self.open_positions(market.name):
             due = ceil_fraction(Fraction(pending * abs(position.qty), interest))
             holder = L.isolated(account.id, market.name) if position.mode == ISOLATED else L.trader(account.id)
             charge = min(due, self.ledger.balance(holder, asset.name))
