@@ -1,0 +1,145 @@
+"""The service object every route reaches, and the auth dependencies (signature, window, role,
+account ownership, rate limit)."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Path, Request
+from fastapi.security import APIKeyHeader
+
+from solvent.service import auth
+from solvent.service.errors import ApiError
+from solvent.service.models import CommandOut
+from solvent.service.venue import ApiKey, Venue
+from solvent.service.writer import Writer
+
+T = TypeVar("T")
+
+
+class Service:
+    """What the routes share: the writer (and through it the venue), the master key, the rate limiter."""
+
+    def __init__(self, writer: Writer, master: bytes, limiter: auth.RateLimiter) -> None:
+        self.writer = writer
+        self.master = master
+        self.limiter = limiter
+        root_secret = auth.derive_secret(master, auth.ROOT_KEY)
+        self.root = ApiKey(auth.ROOT_KEY, "operator", None, auth.secret_digest(root_secret))
+        self._secrets: dict[str, str] = {auth.ROOT_KEY: root_secret}
+        self._cache: dict[str, tuple[int, Any]] = {}
+
+    @property
+    def venue(self) -> Venue:
+        return self.writer.venue
+
+    def key(self, key_id: str) -> ApiKey | None:
+        return self.root if key_id == auth.ROOT_KEY else self.venue.keys.get(key_id)
+
+    def secret(self, key: ApiKey) -> str:
+        """The key's secret, derived from the master key and checked against the stored digest."""
+        secret = self._secrets.get(key.key)
+        if secret is None:
+            secret = auth.derive_secret(self.master, key.key)
+            if not hmac.compare_digest(auth.secret_digest(secret), key.secret_sha256):
+                raise ApiError(401, "unauthorized", "the key does not match this server's master key", auth.KEY_HEADER)
+            self._secrets[key.key] = secret
+        return secret
+
+    async def run(self, command: dict[str, Any]) -> CommandOut:
+        """Submit a command; a refusal by the engine becomes a 400 naming the field."""
+        result = await self.writer.submit(command)
+        refusal = result.rejection
+        if refusal is not None:
+            if refusal.get("internal"):
+                raise ApiError(500, "internal", "internal error", None)
+            raise ApiError(400, "rejected", str(refusal.get("reason")), refusal.get("field"))
+        return CommandOut(seq=result.seq, duplicate=result.duplicate, events=result.events)
+
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per journal seq (reads between two commands share it)."""
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == self.venue.seq:
+            return hit[1]  # type: ignore[no-any-return]
+        value = compute()
+        self._cache[name] = (self.venue.seq, value)
+        return value
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[Service, Depends(service_of)]
+
+# documents the key header in OpenAPI; the signature headers are described in the API description
+_key_header = APIKeyHeader(name=auth.KEY_HEADER, auto_error=False,
+                           description="Key id; sign with X-Solvent-Timestamp, X-Solvent-Recv-Window, "
+                                       "X-Solvent-Signature (see the API description).")
+
+
+def _header_int(request: Request, name: str, default: int | None = None) -> int:
+    text = request.headers.get(name)
+    if text is None:
+        if default is not None:
+            return default
+        raise ApiError(401, "unauthorized", f"missing header {name}", name)
+    if not text.isdigit() or len(text) > 15:
+        raise ApiError(401, "unauthorized", f"{name} must be a whole number of ms", name)
+    return int(text)
+
+
+async def authenticate(request: Request, service: Service, key_id: str | None, role: str) -> ApiKey:
+    if not key_id:
+        raise ApiError(401, "unauthorized", f"missing header {auth.KEY_HEADER}", auth.KEY_HEADER)
+    key = service.key(key_id)
+    if key is None or not key.active:
+        raise ApiError(401, "unauthorized", "unknown or revoked key", auth.KEY_HEADER)
+    stamp = _header_int(request, auth.TIMESTAMP_HEADER)
+    window = _header_int(request, auth.WINDOW_HEADER, auth.DEFAULT_WINDOW_MS)
+    if not 1 <= window <= auth.MAX_WINDOW_MS:
+        raise ApiError(401, "unauthorized", f"the receive window must be 1–{auth.MAX_WINDOW_MS} ms", auth.WINDOW_HEADER)
+    now = int(time.time() * 1000)
+    if stamp < now - window or stamp > now + auth.MAX_FUTURE_MS:
+        raise ApiError(401, "stale_timestamp", f"timestamp {stamp} is outside the window (server time {now})",
+                       auth.TIMESTAMP_HEADER)
+    given = request.headers.get(auth.SIGNATURE_HEADER, "")
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    body = await request.body()
+    expected = auth.signature(service.secret(key), stamp, request.headers.get(auth.WINDOW_HEADER, str(window)),
+                              request.method, path, body)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "bad_signature", "the signature does not match the request", auth.SIGNATURE_HEADER)
+    if not service.limiter.allow(key.key):
+        raise ApiError(429, "rate_limited", "too many requests for this key")
+    if key.role != role:
+        raise ApiError(403, "forbidden", f"a {key.role} key cannot use {role} endpoints", auth.KEY_HEADER)
+    return key
+
+
+async def trader_key(request: Request, service: ServiceDep,
+                     key_id: Annotated[str | None, Depends(_key_header)]) -> ApiKey:
+    return await authenticate(request, service, key_id, "trader")
+
+
+async def operator_key(request: Request, service: ServiceDep,
+                       key_id: Annotated[str | None, Depends(_key_header)]) -> ApiKey:
+    return await authenticate(request, service, key_id, "operator")
+
+
+TraderKey = Annotated[ApiKey, Depends(trader_key)]
+OperatorKey = Annotated[ApiKey, Depends(operator_key)]
+
+
+async def own_account(account: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")], key: TraderKey,
+                      service: ServiceDep) -> str:
+    """The path's account, if the key may act on it (its own, or a sub-account of its own)."""
+    if not service.venue.owns(key, account):
+        raise ApiError(403, "forbidden", f"this key cannot act on account {account!r}", "account")
+    return account
+
+
+OwnAccount = Annotated[str, Depends(own_account)]
