@@ -118,7 +118,8 @@ def test_restart_restores_the_same_state_as_a_full_replay(db_url: str) -> None:
         for index in range(20):
             side, who = ("buy", api.alice) if index % 2 else ("sell", api.bob)
             account = "alice" if index % 2 else "bob"
-            who.ok("POST", ORDERS.format(account), order(side, str(7000 + index % 3), "0.1", client_order_id=f"o{index}"))
+            price = str(7000 + index % 3)
+            who.ok("POST", ORDERS.format(account), order(side, price, "0.1", client_order_id=f"o{index}"))
         api.root.ok("POST", "/api/v1/operator/funding", {"market": "BTCUSDT", "rate": "0.0001"})
         head = client.get("/api/v1/public/head").json()
     journal = open_journal(db_url)
