@@ -149,7 +149,9 @@ def serve(
 
     if master_key_file is None and not db.startswith(("postgresql://", "postgres://")):
         master_key_file = Path(db.removeprefix("sqlite:///") + ".key")
-    existed = master_key_file is not None and master_key_file.exists()
+    import os
+
+    existed = "SOLVENT_MASTER_KEY" in os.environ or (master_key_file is not None and master_key_file.exists())
     try:
         master = load_master_key(master_key_file)
     except ValueError as error:

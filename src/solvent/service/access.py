@@ -4,17 +4,17 @@ account ownership, rate limit)."""
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Request
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, Path, Request, Response
 
 from solvent.service import auth
 from solvent.service.errors import ApiError
-from solvent.service.models import CommandOut
-from solvent.service.venue import ApiKey, Venue
+from solvent.service.venue import ApiKey, Result, Venue
 from solvent.service.writer import Writer
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class Service:
             self._secrets[key.key] = secret
         return secret
 
-    async def run(self, command: dict[str, Any]) -> CommandOut:
+    async def submit(self, command: dict[str, Any]) -> Result:
         """Submit a command; a refusal by the engine becomes a 400 naming the field."""
         result = await self.writer.submit(command)
         refusal = result.rejection
@@ -57,7 +57,14 @@ class Service:
             if refusal.get("internal"):
                 raise ApiError(500, "internal", "internal error", None)
             raise ApiError(400, "rejected", str(refusal.get("reason")), refusal.get("field"))
-        return CommandOut(seq=result.seq, duplicate=result.duplicate, events=result.events)
+        return result
+
+    async def run(self, command: dict[str, Any]) -> Response:
+        """Submit a command and answer with its `CommandOut` JSON (encoded here: the hot path skips
+        FastAPI's response validation)."""
+        result = await self.submit(command)
+        body = {"seq": result.seq, "duplicate": result.duplicate, "events": result.events}
+        return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
         """`compute()` once per journal seq (reads between two commands share it)."""
@@ -69,17 +76,11 @@ class Service:
         return value
 
 
-def service_of(request: Request) -> Service:
+async def service_of(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
 ServiceDep = Annotated[Service, Depends(service_of)]
-
-# documents the key header in OpenAPI; the signature headers are described in the API description
-_key_header = APIKeyHeader(name=auth.KEY_HEADER, auto_error=False,
-                           description="Key id; sign with X-Solvent-Timestamp, X-Solvent-Recv-Window, "
-                                       "X-Solvent-Signature (see the API description).")
-
 
 def _header_int(request: Request, name: str, default: int | None = None) -> int:
     text = request.headers.get(name)
@@ -120,26 +121,31 @@ async def authenticate(request: Request, service: Service, key_id: str | None, r
     return key
 
 
-async def trader_key(request: Request, service: ServiceDep,
-                     key_id: Annotated[str | None, Depends(_key_header)]) -> ApiKey:
-    return await authenticate(request, service, key_id, "trader")
+@dataclass(slots=True)
+class Acting:
+    """A trader request that passed auth: the service, the key, and the path's account it may act on."""
+
+    service: Service
+    key: ApiKey
+    account: str
 
 
-async def operator_key(request: Request, service: ServiceDep,
-                       key_id: Annotated[str | None, Depends(_key_header)]) -> ApiKey:
-    return await authenticate(request, service, key_id, "operator")
-
-
-TraderKey = Annotated[ApiKey, Depends(trader_key)]
-OperatorKey = Annotated[ApiKey, Depends(operator_key)]
-
-
-async def own_account(account: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")], key: TraderKey,
-                      service: ServiceDep) -> str:
-    """The path's account, if the key may act on it (its own, or a sub-account of its own)."""
+async def acting_trader(request: Request, account: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]) -> Acting:
+    """A signed trader request on the path's account, if the key may act on it (its own, or a sub-account
+    of its own). One dependency, not a chain: this is the hot path."""
+    service: Service = request.app.state.service
+    key = await authenticate(request, service, request.headers.get(auth.KEY_HEADER), "trader")
     if not service.venue.owns(key, account):
         raise ApiError(403, "forbidden", f"this key cannot act on account {account!r}", "account")
-    return account
+    return Acting(service, key, account)
 
 
-OwnAccount = Annotated[str, Depends(own_account)]
+async def acting_operator(request: Request) -> Service:
+    """A signed operator request."""
+    service: Service = request.app.state.service
+    await authenticate(request, service, request.headers.get(auth.KEY_HEADER), "operator")
+    return service
+
+
+TraderAccount = Annotated[Acting, Depends(acting_trader)]
+Operator = Annotated[Service, Depends(acting_operator)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from solvent.service.access import OwnAccount, ServiceDep
+from solvent.service.access import TraderAccount
 from solvent.service.errors import SIGNED_ERRORS
 from solvent.service.models import CommandOut, LeverageIn, LoanIn, MarginIn, OrderIn, WithdrawIn, command
 from solvent.service.venue import HISTORY_KINDS
@@ -19,66 +19,65 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.get("/{account}")
-async def get_account(account: OwnAccount, service: ServiceDep) -> dict[str, Any]:
+async def get_account(acting: TraderAccount) -> dict[str, Any]:
     """Balances, positions with liquidation price, bankruptcy price and ADL quantile, open orders."""
-    return account_view(service.venue.engine, account)
+    return account_view(acting.service.venue.engine, acting.account)
 
 
-@router.post("/{account}/orders")
-async def place_order(account: OwnAccount, body: OrderIn, service: ServiceDep) -> CommandOut:
+@router.post("/{account}/orders", response_model=CommandOut)
+async def place_order(acting: TraderAccount, body: OrderIn) -> Response:
     """Place an order. With `client_order_id`, a retry returns the first result and books nothing."""
-    extra: dict[str, Any] = {"account": account}
-    order = command("order", body, **extra)
+    order = command("order", body, account=acting.account)
     client_id = order.pop("client_order_id", None)
     if client_id is not None:
         order["id"] = client_id
-    return await service.run(order)
+    return await acting.service.run(order)
 
 
 @router.get("/{account}/orders")
-async def open_orders(account: OwnAccount, service: ServiceDep) -> list[dict[str, Any]]:
-    engine = service.venue.engine
-    known = engine.accounts.get(account)
+async def open_orders(acting: TraderAccount) -> list[dict[str, Any]]:
+    engine = acting.service.venue.engine
+    known = engine.accounts.get(acting.account)
     orders = [] if known is None else sorted(known.orders.values(), key=lambda order: order.seq)
     return [engine._order_view(order) for order in orders]
 
 
-@router.delete("/{account}/orders/{order_id}")
-async def cancel_order(account: OwnAccount, order_id: OrderId, service: ServiceDep) -> CommandOut:
-    return await service.run({"op": "cancel", "account": account, "id": order_id})
+@router.delete("/{account}/orders/{order_id}", response_model=CommandOut)
+async def cancel_order(acting: TraderAccount, order_id: OrderId) -> Response:
+    return await acting.service.run({"op": "cancel", "account": acting.account, "id": order_id})
 
 
-@router.post("/{account}/leverage")
-async def set_leverage(account: OwnAccount, body: LeverageIn, service: ServiceDep) -> CommandOut:
+@router.post("/{account}/leverage", response_model=CommandOut)
+async def set_leverage(acting: TraderAccount, body: LeverageIn) -> Response:
     """Leverage and margin mode of a market."""
-    return await service.run(command("leverage", body, account=account))
+    return await acting.service.run(command("leverage", body, account=acting.account))
 
 
-@router.post("/{account}/margin")
-async def isolated_margin(account: OwnAccount, body: MarginIn, service: ServiceDep) -> CommandOut:
+@router.post("/{account}/margin", response_model=CommandOut)
+async def isolated_margin(acting: TraderAccount, body: MarginIn) -> Response:
     """Add (positive) or remove (negative) isolated margin of a position."""
-    return await service.run(command("margin", body, account=account))
+    return await acting.service.run(command("margin", body, account=acting.account))
 
 
-@router.post("/{account}/borrow")
-async def borrow(account: OwnAccount, body: LoanIn, service: ServiceDep) -> CommandOut:
-    return await service.run(command("borrow", body, account=account))
+@router.post("/{account}/borrow", response_model=CommandOut)
+async def borrow(acting: TraderAccount, body: LoanIn) -> Response:
+    return await acting.service.run(command("borrow", body, account=acting.account))
 
 
-@router.post("/{account}/repay")
-async def repay(account: OwnAccount, body: LoanIn, service: ServiceDep) -> CommandOut:
-    return await service.run(command("repay", body, account=account))
+@router.post("/{account}/repay", response_model=CommandOut)
+async def repay(acting: TraderAccount, body: LoanIn) -> Response:
+    return await acting.service.run(command("repay", body, account=acting.account))
 
 
-@router.post("/{account}/withdrawals")
-async def withdraw(account: OwnAccount, body: WithdrawIn, service: ServiceDep) -> CommandOut:
-    return await service.run(command("withdraw", body, account=account))
+@router.post("/{account}/withdrawals", response_model=CommandOut)
+async def withdraw(acting: TraderAccount, body: WithdrawIn) -> Response:
+    return await acting.service.run(command("withdraw", body, account=acting.account))
 
 
 def _history(kind: str) -> Any:
-    async def history(account: OwnAccount, service: ServiceDep, limit: Limit = 100,
+    async def history(acting: TraderAccount, limit: Limit = 100,
                       before_seq: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
-        events = service.venue.history_of(account, kind)
+        events = acting.service.venue.history_of(acting.account, kind)
         if before_seq is not None:
             events = [event for event in events if event["seq"] < before_seq]
         return events[-limit:]

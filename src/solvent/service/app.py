@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from solvent.service import api_operator, api_public, api_trader, auth, errors
 from solvent.service.access import Service
@@ -46,4 +48,22 @@ def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: floa
     app.include_router(api_public.router)
     app.include_router(api_trader.router)
     app.include_router(api_operator.router)
+    app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
+    """The generated schema plus the signed-key scheme on every trader and operator operation (auth is
+    checked in one dependency that reads the headers itself, so FastAPI cannot see it)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "SignedKey": {"type": "apiKey", "in": "header", "name": auth.KEY_HEADER,
+                      "description": "Key id; the request is also signed, see the API description."}}
+    for path, operations in schema["paths"].items():
+        if path.startswith(("/api/v1/accounts", "/api/v1/operator")):
+            for operation in operations.values():
+                operation["security"] = [{"SignedKey": []}]
+    app.openapi_schema = schema
+    return schema
