@@ -20,7 +20,7 @@ from tests.service.server import Server
 from tests.service.support import ROOT_SECRET, Signer, build_venue
 
 ORDERS = 3000
-WORKERS = 8
+WORKERS = 4
 
 
 def order_for(index: int) -> tuple[str, dict[str, object]]:

@@ -93,6 +93,13 @@ def _header_int(request: Request, name: str, default: int | None = None) -> int:
     return int(text)
 
 
+def signed_path(request: Request) -> str:
+    """The path and query exactly as sent (percent-encoding included), which is what the client signed."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
 async def authenticate(request: Request, service: Service, key_id: str | None, role: str) -> ApiKey:
     if not key_id:
         raise ApiError(401, "unauthorized", f"missing header {auth.KEY_HEADER}", auth.KEY_HEADER)
@@ -108,7 +115,7 @@ async def authenticate(request: Request, service: Service, key_id: str | None, r
         raise ApiError(401, "stale_timestamp", f"timestamp {stamp} is outside the window (server time {now})",
                        auth.TIMESTAMP_HEADER)
     given = request.headers.get(auth.SIGNATURE_HEADER, "")
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = signed_path(request)
     body = await request.body()
     expected = auth.signature(service.secret(key), stamp, request.headers.get(auth.WINDOW_HEADER, str(window)),
                               request.method, path, body)
