@@ -176,7 +176,7 @@ class MarginOps(EngineState):
             raise Rejected("price", "must be positive")
         self.index_prices[asset.name] = price
         self.emit("index_price", asset=asset.name, price=format_fraction(price, 18))
-        self.check_margin_accounts(None)
+        self.index_step(asset.name, price)
 
     def margin_deposit(self, account: Account, fields: Fields) -> None:
         """`deposit` with `margin_account`: from outside straight into that margin account."""
@@ -382,8 +382,11 @@ class MarginOps(EngineState):
         return fund
 
     # ---- hooks and views -------------------------------------------------------------------------
-    def check_margin_accounts(self, accounts: set[str] | None) -> None:
-        """Liquidate margin accounts at or below their liquidation level (`margin_liquidation`)."""
+    def check_margin_accounts(self, accounts: set[str]) -> None:
+        """Check these accounts' margin accounts exactly (`margin_liquidation`)."""
+
+    def index_step(self, asset: str, price: Fraction) -> None:
+        """Check the margin accounts an index move may have brought to a threshold (`margin_liquidation`)."""
 
     def margin_view(self, account: Account) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -42,24 +42,103 @@ from solvent.money import ceil_fraction, floor_fraction, format_fraction
 class MarginLiquidationOps(SpotOps):
     """Mixin of `Engine`: margin calls, forced liquidation, bankruptcies."""
 
-    def check_margin_accounts(self, accounts: set[str] | None) -> None:
-        """Check the named accounts' margin accounts (all if None); liquidate those at or below their
-        level. Accounts whose money a liquidation's fills moved are checked again (cascades)."""
-        queue = list(self.accounts) if accounts is None else sorted(accounts)
-        while queue:
-            touched: set[str] = set()
-            for name in queue:
-                account = self.accounts[name]
-                for margin_name in sorted(account.margin):
-                    touched |= self._check_margin(account, account.margin[margin_name])
-            queue = sorted(touched)
+    def index_step(self, asset: str, price: Fraction) -> None:
+        """After an index move: check exactly the margin accounts whose trigger it crossed, those booked
+        on since the last step, and, in a new hour (interest moved), every account with loans
+        (`margin_index`). Accounts whose orders a liquidation filled are checked in turn (cascades)."""
+        index = self.margin_index
+        hour = hour_of(self.now)
+        if index.hour != hour:
+            index.hour = hour
+            keys = {(account.id, name) for account in self.accounts.values()
+                    for name, margin in account.margin.items() if margin.loans}
+            index.crossed(asset, price)
+        else:
+            keys = index.crossed(asset, price)
+        self._check_keys(keys)
+        if self.verify_index:
+            self._verify_margin_index()
+
+    def check_margin_accounts(self, accounts: set[str]) -> None:
+        """Check every margin account of these accounts exactly (after their spot trades)."""
+        self._check_keys({(name, margin) for name in accounts for margin in self.accounts[name].margin})
+
+    def _check_keys(self, keys: set[tuple[str, str]]) -> None:
+        index = self.margin_index
+        keys |= index.dirty
+        while keys:
+            index.dirty.clear()
+            for account_name, margin_name in sorted(keys):
+                account = self.accounts[account_name]
+                margin = account.margin.get(margin_name)
+                if margin is not None:
+                    self._check_margin(account, margin)
+            # what the checks booked on (liquidations and the orders they filled) is checked again
+            keys = set(index.dirty)
+            for account_name, margin_name in keys:
+                margin = self.accounts[account_name].margin.get(margin_name)
+                if margin is not None and not margin.loans:
+                    index.disarm((account_name, margin_name))
+            keys = {key for key in keys if (margin := self.accounts[key[0]].margin.get(key[1])) is not None
+                    and margin.loans}
+            # an account that stays clean after its check is armed; a dirty one goes round again
+        index.dirty.clear()
+
+    def _arm(self, account: Account, margin: MarginAccount) -> None:
+        """Arm the account's triggers against the next threshold it can reach (`margin_index`); while it
+        is called, also where one asset's move alone would lift it back above the call level."""
+        key = (account.id, margin.name)
+        if not margin.loans:
+            self.margin_index.disarm(key)
+            return
+        settings = self.margin_settings
+        call = settings.ladder[margin.kind]["margin_call"]
+        threshold = settings.liquidation_level[margin.kind] if margin.called else call
+        assets, liabilities = self.margin_values(margin)
+        triggers = []
+        rates = self._exposures(margin, threshold)
+        slack = assets - threshold * liabilities
+        for asset, rate in rates:
+            current = self.index_of(asset)
+            assert current is not None
+            move = slack / (len(rates) * abs(rate))
+            triggers.append((asset, -1, current - move) if rate > 0 else (asset, 1, current + move))
+        if margin.called:
+            short = call * liabilities - assets
+            for asset, rate in self._exposures(margin, call):
+                current = self.index_of(asset)
+                assert current is not None
+                triggers.append((asset, 1, current + short / rate) if rate > 0 else
+                                (asset, -1, current - short / -rate))
+        self.margin_index.arm(key, triggers)
+
+    def _exposures(self, margin: MarginAccount, level: Fraction) -> list[tuple[str, Fraction]]:
+        """Per priced asset X: d(assets − level·liabilities)/d(index of X), in USDT units per USDT of price."""
+        usdt = self.assets[VALUATION].decimals
+        held = self.holdings(margin.holder)
+        out = []
+        for asset in sorted(set(held) | set(margin.loans)):
+            if asset == VALUATION:
+                continue
+            owed = self.owed(margin.loans[asset], asset) if asset in margin.loans else 0
+            rate = (held.get(asset, 0) - level * owed) * Fraction(10**usdt, 10**self.assets[asset].decimals)
+            if rate:
+                out.append((asset, rate))
+        return out
+
+    def _verify_margin_index(self) -> None:
+        """Tests: after an index step no margin account with loans is at or below its liquidation level."""
+        for account in self.accounts.values():
+            for margin in account.margin.values():
+                level = self.level(margin) if margin.loans else None
+                if level is not None and level <= self.margin_settings.liquidation_level[margin.kind]:
+                    raise AssertionError(f"margin index missed {account.id} {margin.name} at level {level}")
 
     def _check_margin(self, account: Account, margin: MarginAccount) -> set[str]:
-        if not margin.loans:
-            margin.called = False
-            return set()
-        level = self.level(margin)
+        level = self.level(margin) if margin.loans else None
         if level is None:
+            margin.called = False
+            self.margin_index.disarm((account.id, margin.name))
             return set()
         settings = self.margin_settings
         if level <= settings.liquidation_level[margin.kind]:
@@ -70,6 +149,7 @@ class MarginLiquidationOps(SpotOps):
                 self.emit("margin_call", account=account.id, margin_account=margin.name, level=level_text(level))
         else:
             margin.called = False
+        self._arm(account, margin)
         return set()
 
     # ---- the liquidation ---------------------------------------------------------------------------

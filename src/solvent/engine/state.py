@@ -13,6 +13,7 @@ from solvent.engine.fields import Fields
 from solvent.engine.funds import FundBook, floor_units
 from solvent.engine.index import LiquidationIndex
 from solvent.engine.ledger import Ledger
+from solvent.engine.margin_index import MarginIndex
 from solvent.engine.timefmt import format_time
 from solvent.margin_settings import MarginSettings
 from solvent.markets import Asset, Market, SpotMarket
@@ -58,6 +59,7 @@ class EngineState:
         #: asset -> index price in USDT (exact)
         self.index_prices: dict[str, Fraction] = {}
         self.margin_settings = MarginSettings()
+        self.margin_index = MarginIndex()
         #: every margin bankruptcy, in order (automatically repaid, pending, approved, rejected)
         self.margin_bankruptcies: list[Bankruptcy] = []
         #: account -> clearance fees its liquidations could not pay (USDT units): part of its bankrupt amount
@@ -134,6 +136,9 @@ class EngineState:
                 self.index.touch(holder[7:])
             elif holder.startswith("isolated:"):
                 self.index.touch(holder[9:holder.index(":", 9)])
+            elif holder.startswith("margin:"):
+                _, account, name = holder.split(":", 2)
+                self.margin_index.touch((account, name))
 
     def fund_event(self, name: str, delta: int, reason: str, ref: str) -> None:
         """Record a change of a fund's balance (already booked in the ledger): history entry with its
