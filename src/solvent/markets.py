@@ -25,7 +25,7 @@ from typing import Any
 from solvent.formulas import Tier, build_tiers
 from solvent.money import InvalidValue, format_units, parse_decimal, parse_fraction, to_units, unit_step
 
-MARKET_TYPES = ("linear", "inverse")
+MARKET_TYPES = ("linear", "inverse", "spot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +166,8 @@ def parse_market(name: str, spec: object, assets: dict[str, Asset]) -> Market:
     if not isinstance(spec, dict):
         raise InvalidValue(field, "expected an object")
     kind = spec.get("type", "linear")
-    if kind not in MARKET_TYPES:
-        raise InvalidValue(f"{field}.type", f"must be one of {', '.join(MARKET_TYPES)}, got {kind!r}")
+    if kind not in MARKET_TYPES or kind == "spot":
+        raise InvalidValue(f"{field}.type", f"must be one of linear, inverse, got {kind!r}")
     base = _get(spec, "base", field)
     default_settle = "USDT" if kind == "linear" else base
     settle_name = spec.get("settle", default_settle)
@@ -206,3 +206,77 @@ def parse_market(name: str, spec: object, assets: dict[str, Asset]) -> Market:
                   contract_size=contract, maker_fee=maker, taker_fee=taker, tiers=tiers, fund=fund,
                   fund_fee_share=share, scale=scale, direction=direction,
                   scale_int=scale.numerator if direction == 1 and scale.denominator == 1 else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SpotMarket:
+    """A spot pair (SPEC §9): lots of `base` traded for `quote` at ticks of quote per base.
+
+    A fill of `q` lots at `p` ticks moves `q·base_per_lot` base units one way and
+    `q·p·quote_per_lot_tick` quote units the other, both whole numbers by construction (a pair whose
+    lot or lot·tick is finer than its assets' units is refused), so a spot fill never rounds.
+    Fees are charged in the quote asset on the notional, rounded up.
+    """
+
+    name: str
+    base: Asset
+    quote: Asset
+    tick_size: Decimal
+    lot_size: Decimal
+    maker_fee: Fraction
+    taker_fee: Fraction
+    base_per_lot: int
+    quote_per_lot_tick: int
+    type: str = "spot"
+
+    def price_ticks(self, field: str, raw: object) -> int:
+        return to_units(field, raw, self.tick_size)
+
+    def qty_lots(self, field: str, raw: object) -> int:
+        return to_units(field, raw, self.lot_size)
+
+    def format_price(self, ticks: int) -> str:
+        return format_units(ticks, self.tick_size)
+
+    def format_qty(self, lots: int) -> str:
+        return format_units(lots, self.lot_size)
+
+    def quote_units(self, lots: int, ticks: int) -> int:
+        return lots * ticks * self.quote_per_lot_tick
+
+    def base_units(self, lots: int) -> int:
+        return lots * self.base_per_lot
+
+
+def parse_spot_market(name: str, spec: object, assets: dict[str, Asset]) -> SpotMarket:
+    """Build a spot pair from its scenario/API description (`"type": "spot"`, `base`, `quote`)."""
+    field = f"markets.{name}"
+    if not isinstance(spec, dict):
+        raise InvalidValue(field, "expected an object")
+    pair: dict[str, Asset] = {}
+    for key, default in (("base", None), ("quote", "USDT")):
+        asset_name = spec.get(key, default)
+        if asset_name is None:
+            raise InvalidValue(f"{field}.{key}", "missing field")
+        if asset_name not in assets:
+            raise InvalidValue(f"{field}.{key}", f"unknown asset {asset_name!r}")
+        pair[key] = assets[asset_name]
+    base, quote = pair["base"], pair["quote"]
+    if base.name == quote.name:
+        raise InvalidValue(f"{field}.quote", "a pair needs two different assets")
+    tick = parse_decimal(f"{field}.tick_size", _get(spec, "tick_size", field))
+    lot = parse_decimal(f"{field}.lot_size", _get(spec, "lot_size", field))
+    for key, step in (("tick_size", tick), ("lot_size", lot)):
+        if step <= 0:
+            raise InvalidValue(f"{field}.{key}", "must be positive")
+    base_per_lot = Fraction(lot) * 10**base.decimals
+    if base_per_lot.denominator != 1:
+        raise InvalidValue(f"{field}.lot_size", f"finer than one unit of {base.name} ({base.step})")
+    quote_per = Fraction(lot) * Fraction(tick) * 10**quote.decimals
+    if quote_per.denominator != 1:
+        raise InvalidValue(f"{field}.tick_size", f"one lot times one tick is finer than one unit of {quote.name} "
+                                                 f"({quote.step}); use a coarser tick or lot")
+    maker = parse_fraction(f"{field}.maker_fee", spec.get("maker_fee", "0"), high=Fraction(1, 10))
+    taker = parse_fraction(f"{field}.taker_fee", spec.get("taker_fee", "0"), high=Fraction(1, 10))
+    return SpotMarket(name=name, base=base, quote=quote, tick_size=tick, lot_size=lot, maker_fee=maker,
+                      taker_fee=taker, base_per_lot=base_per_lot.numerator, quote_per_lot_tick=quote_per.numerator)

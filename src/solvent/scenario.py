@@ -1,8 +1,9 @@
 """Scenario files (SPEC §10): load JSON, TOML or YAML, turn them into engine commands, replay.
 
-A scenario's top-level sections (`assets`, `funds`, `markets`, `accounts`, `preset`, `policy`)
-become set-up commands (`add_asset`, `add_fund`, `fund_deposit`, `add_market`, `add_account`,
-`set_policy`), so a replay, the service's journal and the simulator all speak the same commands.
+A scenario's top-level sections (`assets`, `funds`, `markets`, `accounts`, `margin`, `preset`,
+`policy`) become set-up commands (`add_asset`, `add_fund`, `fund_deposit`, `add_market`,
+`add_account`, `set_margin`, `set_policy`), so a replay, the service's journal and the simulator
+all speak the same commands.
 `expect` steps are checked by the replay, not by the engine.
 """
 
@@ -84,6 +85,9 @@ def setup_commands(document: dict[str, Any]) -> list[dict[str, Any]]:
                                                                  and item[1].get("parent") is not None, item[0])):
         parent = spec.get("parent") if isinstance(spec, dict) else None
         commands.append({"op": "add_account", "account": name, "parent": parent, **stamp})
+    margin = document.get("margin")
+    if margin is not None:
+        commands.append({"op": "set_margin", **(margin if isinstance(margin, dict) else {"margin": margin}), **stamp})
     policy = dict(document.get("policy") or {})
     if document.get("preset") is not None:
         policy["preset"] = document["preset"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from solvent.engine.book import RestingOrder
+from solvent.engine.lending import MarginAccount
 
 CROSS = "cross"
 ISOLATED = "isolated"
@@ -22,6 +23,19 @@ class Order(RestingOrder):
                  reduce_only: bool, margin_mode: str, leverage: int, reserved: int) -> None:
         super().__init__(oid, account, side, price, qty, seq, reduce_only, margin_mode, leverage, reserved)
         self.market = market
+
+
+class SpotOrder(RestingOrder):
+    """A resting order on a spot pair, trading from one of the account's margin accounts (`holder_name`).
+    `margin_mode`, `leverage` and `reserved` of the book's order are unused."""
+
+    __slots__ = ("market", "holder_name")
+
+    def __init__(self, market: str, holder_name: str, oid: str, account: str, side: int, price: int, qty: int,
+                 seq: int) -> None:
+        super().__init__(oid, account, side, price, qty, seq)
+        self.market = market
+        self.holder_name = holder_name
 
 
 @dataclass(slots=True)
@@ -51,6 +65,10 @@ class Account:
     orders: dict[str, Order] = field(default_factory=dict)
     #: every client order id this account ever used: a retried request never books twice
     used_ids: set[str] = field(default_factory=set)
+    #: margin (borrowing) accounts by name: cross, cross_pro, isolated:<PAIR> (SPEC §9)
+    margin: dict[str, MarginAccount] = field(default_factory=dict)
+    #: open spot orders by client order id (they trade from a margin account)
+    spot_orders: dict[str, SpotOrder] = field(default_factory=dict)
 
     def setting(self, market: str) -> tuple[str, int]:
         return self.settings.get(market, (CROSS, DEFAULT_LEVERAGE))

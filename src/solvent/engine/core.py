@@ -22,13 +22,14 @@ from solvent.engine.book import OrderBook
 from solvent.engine.errors import Rejected
 from solvent.engine.fields import Fields
 from solvent.engine.liquidation import LiquidationOps
+from solvent.engine.margin_liquidation import MarginLiquidationOps
 from solvent.engine.state import Event
 from solvent.engine.timefmt import format_time, parse_time
-from solvent.markets import Asset, parse_market
+from solvent.markets import Asset, parse_market, parse_spot_market
 from solvent.money import InvalidValue
 
 
-class Engine(LiquidationOps):
+class Engine(LiquidationOps, MarginLiquidationOps):
     """All state of one venue and the operations that change it."""
 
     def __init__(self) -> None:
@@ -48,6 +49,11 @@ class Engine(LiquidationOps):
             "leverage": self._op_leverage,
             "margin": self._op_margin,
             "funding": self._op_funding,
+            "set_margin": self._op_set_margin,
+            "index_price": self._op_index_price,
+            "borrow": self._op_borrow,
+            "repay": self._op_repay,
+            "review": self._op_review,
         }
 
     # ---- the state machine -------------------------------------------------------------------
@@ -100,11 +106,20 @@ class Engine(LiquidationOps):
 
     def _op_add_market(self, fields: Fields) -> None:
         name = fields.name("market")
-        if name in self.markets:
+        if name in self.markets or name in self.spot_markets:
             raise Rejected("market", f"market {name!r} exists")
         spec = dict(fields.raw)
         for key in ("op", "time", "market"):
             spec.pop(key, None)
+        if spec.get("type") == "spot":
+            try:
+                pair = parse_spot_market(name, spec, self.assets)
+            except InvalidValue as error:
+                raise Rejected(error.field.removeprefix(f"markets.{name}."), error.reason) from None
+            self.spot_markets[name] = pair
+            self.books[name] = OrderBook()
+            self.emit("market_added", market=name, market_type="spot", base=pair.base.name, quote=pair.quote.name)
+            return
         try:
             market = parse_market(name, spec, self.assets)
         except InvalidValue as error:
@@ -155,6 +170,8 @@ class Engine(LiquidationOps):
     # ---- money in and out --------------------------------------------------------------------
     def _op_deposit(self, fields: Fields) -> None:
         name = fields.account_name("account")
+        if fields.raw.get("margin_account") is not None:
+            return self.margin_deposit(self.accounts.get(name) or Account(name), fields)
         asset = self.asset(fields)
         amount = asset.units("amount", fields.require("amount"))
         if name not in self.accounts:
@@ -164,11 +181,14 @@ class Engine(LiquidationOps):
 
     def _op_withdraw(self, fields: Fields) -> None:
         account = self.account(fields)
+        if fields.raw.get("margin_account") is not None:
+            return self.margin_withdraw(account, fields)
         asset = self.asset(fields)
         amount = asset.units("amount", fields.require("amount"))
         free = self.free(account, asset.name)
         if amount > free:
             raise Rejected("amount", f"exceeds the free balance {asset.format(max(free, 0))} {asset.name}")
+        self.check_withdraw_block(account, asset.name, amount)
         self.transfer(L.trader(account.id), L.EXTERNAL, asset.name, amount, "withdraw", account.id)
         self.emit("withdraw", account=account.id, asset=asset.name, amount=asset.format(amount))
 

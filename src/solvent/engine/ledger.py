@@ -11,10 +11,17 @@ amount, with a reason and a reference. Ledger accounts are named by kind:
 * `clearing:<mkt>`       the market's settlement account: realized PnL and funding pass through it.
                          Futures PnL is zero-sum only across all positions, so while positions are
                          open it holds the difference; it returns to zero when open interest does.
+* `margin:<id>:<name>`   the assets of a trader's margin (borrowing) account (SPEC §9)
+* `lending`              the venue's lending pool: a borrow is paid out of it and repaid principal
+                         returns to it, so it holds exactly minus the principal lent out
+* `interest`             interest paid on borrowed assets (the venue's income, like `fees`)
+* `desk`                 the venue's liquidation desk: where a margin liquidation converts an asset
+                         that has no spot book at the index price less/plus slippage, the desk is the
+                         other side; it holds what it took (positive) against what it paid (negative)
 * `external`             the world outside the venue: deposits come from it, withdrawals go to it,
                          so the sum of every other account changes only by deposits and withdrawals.
 
-Accounts that hold someone's money (trader, isolated, fund, fees, rounding) can never go below
+Accounts that hold someone's money (trader, isolated, margin, fund, fees, rounding, interest) can never go below
 zero; an attempt is a broken invariant and stops loudly instead of booking.
 """
 
@@ -26,9 +33,12 @@ from typing import NamedTuple
 EXTERNAL = "external"
 FEES = "fees"
 ROUNDING = "rounding"
+LENDING = "lending"
+INTEREST = "interest"
+DESK = "desk"
 
 #: Prefixes of the accounts that may hold a negative balance (transit and outside accounts).
-_MAY_BE_NEGATIVE = ("external", "clearing:")
+_MAY_BE_NEGATIVE = ("external", "clearing:", "lending", "desk")
 
 
 class InvariantBroken(RuntimeError):

@@ -29,7 +29,9 @@ def _day(time_text: str) -> str:
 
 def fund_daily_reports(engine: LiquidationOps) -> dict[str, list[dict[str, Any]]]:
     """Per fund and UTC day: opening/closing balance, inflow, outflow, net, liquidations (count and
-    notional), deficits covered, ADL (count and notional)."""
+    notional), deficits covered, ADL (count and notional). For the Margin Insurance Fund, liquidations
+    are margin liquidations (notional: the liquidated assets' snapshot value) and deficits covered
+    are the bankruptcies it repaid."""
     market_fund = {market.name: market.fund for market in engine.markets.values()}
     reports: dict[str, dict[str, dict[str, Any]]] = {}
     for fund, entries in engine.fund_book.history.items():
@@ -44,15 +46,16 @@ def fund_daily_reports(engine: LiquidationOps) -> dict[str, list[dict[str, Any]]
                 row["inflow"] += delta
             else:
                 row["outflow"] -= delta
-                if "deficit" in entry["reason"]:
+                if "deficit" in entry["reason"] or entry["reason"] == "bankruptcy_repay":
                     row["deficits_covered"] += -delta
             balance = Decimal(entry["balance_after"])
             row["closing_balance"] = balance
     for event in engine.events:
         kind = event["type"]
-        if kind not in ("liquidation", "adl"):
+        if kind not in ("liquidation", "adl", "margin_liquidation"):
             continue
-        event_fund = market_fund.get(event["market"])
+        # a margin liquidation counts for the Margin Insurance Fund its clearance fee goes to
+        event_fund = "margin:USDT" if kind == "margin_liquidation" else market_fund.get(event["market"])
         if event_fund is None:
             continue
         days = reports.setdefault(event_fund, {})
@@ -64,6 +67,9 @@ def fund_daily_reports(engine: LiquidationOps) -> dict[str, list[dict[str, Any]]
         if kind == "liquidation":
             row["liquidations"] += 1
             row["liquidation_notional"] += Decimal(event["qty"]) * Decimal(event["mark_price"])
+        elif kind == "margin_liquidation":
+            row["liquidations"] += 1
+            row["liquidation_notional"] += Decimal(event["assets_value"])
         else:
             row["adl_count"] += 1
             row["adl_notional"] += Decimal(event["qty"]) * Decimal(event["price"])

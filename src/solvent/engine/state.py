@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from solvent.engine import ledger as L
 from solvent.engine.accounts import CROSS, Account, Position
@@ -12,9 +13,14 @@ from solvent.engine.fields import Fields
 from solvent.engine.funds import FundBook, floor_units
 from solvent.engine.index import LiquidationIndex
 from solvent.engine.ledger import Ledger
+from solvent.engine.margin_index import MarginIndex
 from solvent.engine.timefmt import format_time
-from solvent.markets import Asset, Market
+from solvent.margin_settings import MarginSettings
+from solvent.markets import Asset, Market, SpotMarket
 from solvent.policy import Policy
+
+if TYPE_CHECKING:
+    from solvent.engine.borrowing import Bankruptcy
 
 Event = dict[str, Any]
 T = TypeVar("T")
@@ -48,6 +54,18 @@ class EngineState:
         #: every liquidation event, in order (SPEC §4 step 6)
         self.liquidation_history: list[Event] = []
         self.policy = Policy()
+        # ---- margin (borrowing) product, SPEC §9 ----
+        self.spot_markets: dict[str, SpotMarket] = {}
+        #: asset -> index price in USDT (exact)
+        self.index_prices: dict[str, Fraction] = {}
+        self.margin_settings = MarginSettings()
+        self.margin_index = MarginIndex()
+        #: every margin bankruptcy, in order (automatically repaid, pending, approved, rejected)
+        self.margin_bankruptcies: list[Bankruptcy] = []
+        #: account -> clearance fees its liquidations could not pay (USDT units): part of its bankrupt amount
+        self.unpaid_fees: dict[str, int] = {}
+        #: every margin liquidation event, in order (per-account liquidation and clearance-fee history)
+        self.margin_liquidations: list[Event] = []
         self.now = 0
         self.seq = 0
         self.order_seq = 0
@@ -68,6 +86,23 @@ class EngineState:
 
     def asset(self, fields: Fields, key: str = "asset") -> Asset:
         return _known(self.assets, fields, key, "asset")
+
+    def _spot_order(self, fields: Fields, market: SpotMarket) -> None:
+        """An order on a spot pair (`SpotOps`)."""
+        raise NotImplementedError
+
+    def margin_view(self, account: Account) -> dict[str, Any]:
+        """The account's margin accounts (`MarginOps`)."""
+        raise NotImplementedError
+
+    def bankruptcy_view(self, bankruptcy: Bankruptcy) -> dict[str, Any]:
+        """One margin bankruptcy (`MarginOps`)."""
+        raise NotImplementedError
+
+    def holdings(self, holder: str) -> dict[str, int]:
+        """The non-zero balances of one ledger account, by asset (in asset order)."""
+        balance = self.ledger.balance
+        return {name: amount for name in self.assets if (amount := balance(holder, name))}
 
     def open_positions(self, market: str) -> list[tuple[Account, Position]]:
         """Every open position in `market` with its account, in account order (deterministic)."""
@@ -101,6 +136,9 @@ class EngineState:
                 self.index.touch(holder[7:])
             elif holder.startswith("isolated:"):
                 self.index.touch(holder[9:holder.index(":", 9)])
+            elif holder.startswith("margin:"):
+                _, account, name = holder.split(":", 2)
+                self.margin_index.touch((account, name))
 
     def fund_event(self, name: str, delta: int, reason: str, ref: str) -> None:
         """Record a change of a fund's balance (already booked in the ledger): history entry with its

@@ -42,6 +42,10 @@ class TradingOps(EngineState):
 
     # ---- orders --------------------------------------------------------------------------------
     def _op_order(self, fields: Fields) -> None:
+        named = fields.raw.get("market")
+        pair = self.spot_markets.get(named) if isinstance(named, str) else None
+        if pair is not None:
+            return self._spot_order(fields, pair)
         account = self.account(fields)
         market = self.market(fields)
         side = _SIDES[fields.choice("side", ("buy", "sell"))]
@@ -351,6 +355,12 @@ class TradingOps(EngineState):
     def _op_cancel(self, fields: Fields) -> None:
         account = self.account(fields)
         oid = fields.text("id")
+        spot = account.spot_orders.get(oid)
+        if spot is not None:
+            self.books[spot.market].cancel(spot)
+            del account.spot_orders[oid]
+            self.emit("cancel", account=account.id, market=spot.market, id=oid, reason="requested")
+            return
         order = account.orders.get(oid)
         if order is None:
             raise Rejected("id", f"no open order {oid!r} for {account.id}")

@@ -154,6 +154,10 @@ class StateViews(EngineState):
                 "positions": {risk.market.name: self._position_view(account, risk) for risk in self.risk(account)},
                 "orders": [self._order_view(order) for order in sorted(account.orders.values(), key=_by_seq)],
             }
+            if account.margin:
+                accounts[account.id]["margin"] = self.margin_view(account)
+                accounts[account.id]["spot_orders"] = [self._spot_order_view(order) for order in
+                                                       sorted(account.spot_orders.values(), key=_by_seq)]
         funds = {name: {"asset": asset, "balance": self.assets[asset].format(self.ledger.balance(L.fund(name), asset)),
                         "head": self.fund_book.head(name)}
                  for name, asset in self.funds.items()}
@@ -174,7 +178,11 @@ class StateViews(EngineState):
             }
             clearing[market.name] = market.settle.format(self.ledger.balance(L.clearing(market.name),
                                                                                  market.settle.name))
-        return {
+        for pair in self.spot_markets.values():
+            last = self.last_prices.get(pair.name)
+            markets[pair.name] = {"type": "spot", "base": pair.base.name, "quote": pair.quote.name,
+                                  "last_price": None if last is None else pair.format_price(last)}
+        out = {
             "time": format_time(self.now),
             "accounts": accounts,
             "funds": funds,
@@ -182,7 +190,24 @@ class StateViews(EngineState):
             "rounding": totals["rounding"],
             "clearing": clearing,
             "markets": markets,
+            "margin_reviews": [self.bankruptcy_view(b) for b in self.margin_bankruptcies if b.status != "repaid"],
         }
+        if self.margin_bankruptcies:
+            out["margin_bankruptcies"] = [self.bankruptcy_view(b) for b in self.margin_bankruptcies]
+        if self.index_prices:
+            out["index_prices"] = {asset: format_fraction(price, 18)
+                                   for asset, price in sorted(self.index_prices.items())}
+        for holder in ("lending", "interest", "desk"):
+            held = {asset: self.assets[asset].format(amount) for asset, amount in self.holdings(holder).items()}
+            if held:
+                out[holder] = held
+        return out
+
+    def _spot_order_view(self, order: Any) -> dict[str, Any]:
+        pair = self.spot_markets[order.market]
+        return {"id": order.oid, "market": order.market, "margin_account": order.holder_name,
+                "side": "buy" if order.side > 0 else "sell", "price": pair.format_price(order.price),
+                "qty": pair.format_qty(order.qty)}
 
     def _position_view(self, account: Account, risk: PositionRisk) -> dict[str, Any]:
         market, position = risk.market, risk.position
