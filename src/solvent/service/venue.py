@@ -30,9 +30,12 @@ HISTORY_KINDS: dict[str, tuple[str, ...]] = {
     "trades": ("trade",),
     "liquidations": ("liquidation", "backstop", "margin_liquidation"),
     "adl": ("adl",),
-    "clearance_fees": ("clearance_fee",),
+    "clearance_fees": ("margin_liquidation",),
 }
-_KIND_OF = {event_type: kind for kind, types in HISTORY_KINDS.items() for event_type in types}
+_KIND_OF: dict[str, list[str]] = {}
+for _kind, _types in HISTORY_KINDS.items():
+    for _type in _types:
+        _KIND_OF.setdefault(_type, []).append(_kind)
 _ACCOUNT_FIELDS = ("account", "taker", "maker")
 #: public event types streamed live
 PUBLIC_STREAM_TYPES = ("fund", "liquidation", "adl", "socialized_loss", "margin_liquidation", "backstop")
@@ -144,11 +147,17 @@ class Venue:
 
     def _index(self, events: Iterable[Event]) -> None:
         for event in events:
-            kind = _KIND_OF.get(event["type"])
-            if kind is None:
-                continue
-            for name in dict.fromkeys(event[key] for key in _ACCOUNT_FIELDS if isinstance(event.get(key), str)):
-                self.history.setdefault(name, {}).setdefault(kind, []).append(event)
+            for kind in _KIND_OF.get(event["type"], ()):
+                entry = _clearance_fee(event) if kind == "clearance_fees" else event
+                for name in dict.fromkeys(event[key] for key in _ACCOUNT_FIELDS if isinstance(event.get(key), str)):
+                    self.history.setdefault(name, {}).setdefault(kind, []).append(entry)
+
+
+def _clearance_fee(event: Event) -> Event:
+    """A margin liquidation's clearance fee (SPEC §9): the rate, what was paid and what stayed unpaid."""
+    keys = ("seq", "time", "id", "account", "margin_account", "margin_kind", "assets_value", "clearance_fee_rate",
+            "clearance_fee", "clearance_fee_unpaid")
+    return {"type": "clearance_fee", **{key: event.get(key) for key in keys}}
 
 
 def _rejected(events: list[Event]) -> bool:
