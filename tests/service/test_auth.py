@@ -70,7 +70,7 @@ def test_a_trader_key_on_an_operator_endpoint_is_403_and_an_operator_key_on_trad
 
 
 def test_a_key_is_rate_limited(db_url: str) -> None:
-    with start(db_url, rate_limit=5, burst=5) as client:
+    with start(db_url, rate_limit=0.2, burst=5) as client:  # one token back every 5 s
         root = Signer(client, auth.ROOT_KEY, ROOT_SECRET)
         # the root key too is limited: build the venue slowly enough
         statuses = [root.get("/api/v1/operator/state").status_code for _ in range(8)]
