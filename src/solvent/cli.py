@@ -161,7 +161,7 @@ def serve(
         err.print(f"new master key in {master_key_file}; operator key {ROOT_KEY!r}, secret "
                   f"{derive_secret(master, ROOT_KEY)}")
     uvicorn.run(create_app(db, master, rate_limit=rate_limit, snapshot_every=snapshot_every), host=host, port=port,
-                loop="uvloop", http="httptools", log_level="warning", timeout_graceful_shutdown=10)
+                loop="uvloop", http="httptools", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
 
 
 def main() -> None:  # pragma: no cover
