@@ -18,12 +18,6 @@ OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.get("/{account}")
-async def get_account(acting: TraderAccount) -> dict[str, Any]:
-    """Balances, positions with liquidation price, bankruptcy price and ADL quantile, open orders."""
-    return account_view(acting.service.venue.engine, acting.account)
-
-
 @router.post("/{account}/orders", response_model=CommandOut)
 async def place_order(acting: TraderAccount, body: OrderIn) -> Response:
     """Place an order. With `client_order_id`, a retry returns the first result and books nothing."""
@@ -32,6 +26,12 @@ async def place_order(acting: TraderAccount, body: OrderIn) -> Response:
     if client_id is not None:
         order["id"] = client_id
     return await acting.service.run(order)
+
+
+@router.get("/{account}")
+async def get_account(acting: TraderAccount) -> dict[str, Any]:
+    """Balances, positions with liquidation price, bankruptcy price and ADL quantile, open orders."""
+    return account_view(acting.service.venue.engine, acting.account)
 
 
 @router.get("/{account}/orders")

@@ -45,8 +45,8 @@ def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: floa
 
     app = FastAPI(title="solvent", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.include_router(api_trader.router)  # first: routes are matched in order and orders are the hot path
     app.include_router(api_public.router)
-    app.include_router(api_trader.router)
     app.include_router(api_operator.router)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
