@@ -65,10 +65,10 @@ async def send(base: str, secrets: dict[str, str], indices: list[int], acked: di
     return failed
 
 
-def test_sigkill_mid_stream_loses_no_acknowledged_order(tmp_path: Path) -> None:
+def test_sigkill_mid_stream_loses_no_acknowledged_order(db_url: str, tmp_path: Path) -> None:
     seed = int(os.environ.get("SOLVENT_CRASH_SEED", time.time_ns() % 10**6))
     moment = random.Random(seed).uniform(0.3, 1.2)
-    db = str(tmp_path / "journal.db")
+    db = db_url
     server = Server(db, tmp_path / "server.log").start()
     try:
         with httpx.Client(base_url=server.url) as client:
