@@ -41,6 +41,7 @@ def test_borrow_trade_liquidate_review(venue: tuple[Signer, Signer, Signer]) -> 
                                                   "client_order_id": "ask"})
     mm.ok("POST", "/api/v1/accounts/mm/orders", {**spot, "side": "buy", "qty": "1", "price": "4000",
                                                   "client_order_id": "low-bid"})
+    assert [order["id"] for order in mm.ok("GET", "/api/v1/accounts/mm/orders")] == ["ask", "low-bid"]
     root.ok("POST", "/api/v1/operator/deposits", {"account": "t", "asset": "USDT", "amount": "1044.99",
                                                   "margin_account": "cross"})
     loan = {"asset": "USDT", "margin_account": "cross"}

@@ -38,8 +38,11 @@ async def get_account(acting: TraderAccount) -> dict[str, Any]:
 async def open_orders(acting: TraderAccount) -> list[dict[str, Any]]:
     engine = acting.service.venue.engine
     known = engine.accounts.get(acting.account)
-    orders = [] if known is None else sorted(known.orders.values(), key=lambda order: order.seq)
-    return [engine._order_view(order) for order in orders]
+    if known is None:
+        return []
+    futures = [engine._order_view(order) for order in sorted(known.orders.values(), key=lambda order: order.seq)]
+    spot = [engine._spot_order_view(order) for order in sorted(known.spot_orders.values(), key=lambda order: order.seq)]
+    return futures + spot
 
 
 @router.delete("/{account}/orders/{order_id}", response_model=CommandOut)

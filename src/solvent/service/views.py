@@ -31,9 +31,10 @@ def account_view(engine: Engine, name: str) -> dict[str, Any]:
         "settings": {market: {"margin_mode": mode, "leverage": leverage}
                      for market, (mode, leverage) in sorted(account.settings.items())},
     }
-    margin = getattr(account, "margin", None)
-    if margin:  # spot margin accounts (SPEC §9), where the engine has them
-        view["margin"] = engine.state()["accounts"][name].get("margin", {})
+    if account.margin or account.spot_orders:  # spot margin accounts (SPEC §9)
+        view["margin"] = engine.margin_view(account)
+        view["spot_orders"] = [engine._spot_order_view(order)
+                               for order in sorted(account.spot_orders.values(), key=lambda o: o.seq)]
     return view
 
 
