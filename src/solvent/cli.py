@@ -160,8 +160,9 @@ def serve(
     if master_key_file is not None and not existed:
         err.print(f"new master key in {master_key_file}; operator key {ROOT_KEY!r}, secret "
                   f"{derive_secret(master, ROOT_KEY)}")
-    uvicorn.run(create_app(db, master, rate_limit=rate_limit, snapshot_every=snapshot_every), host=host, port=port,
-                loop="uvloop", http="httptools", log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    service = create_app(db, master, rate_limit=rate_limit, snapshot_every=snapshot_every, manage_gc=True)
+    uvicorn.run(service, host=host, port=port, loop="uvloop", http="httptools", log_level="warning",
+                access_log=False, timeout_graceful_shutdown=10)
 
 
 def main() -> None:  # pragma: no cover

@@ -29,13 +29,13 @@ Amounts and prices are decimal strings. Errors are `{{code, message, field}}`.
 
 
 def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: float | None = None,
-               snapshot_every: int = 100_000) -> FastAPI:
+               snapshot_every: int = 100_000, manage_gc: bool = False) -> FastAPI:
     """The app over the journal at `db` (SQLite path or postgresql:// URL)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         journal = open_journal(db)
-        writer = await Writer.open(journal, snapshot_every=snapshot_every)
+        writer = await Writer.open(journal, snapshot_every=snapshot_every, manage_gc=manage_gc)
         app.state.service = Service(writer, master, auth.RateLimiter(rate_limit, burst))
         writer.start()
         try:

@@ -8,6 +8,12 @@ next transaction (group commit): one fsync per batch, not per command.
 Each command gets its `time` here, before it is journaled: the writer's wall clock in ms, never
 earlier than the previous command's, so replaying the journal is deterministic.
 
+Garbage collection (`manage_gc`): CPython's full collections scan every live object and, with a
+venue's history in memory, paused the server for 100+ ms at unpredictable moments (the p99). The
+served writer instead runs a full collection only at start-up and at each snapshot (already a pause),
+then freezes what is alive so later collections do not scan it; young generations are collected as
+usual.
+
 Restart = the latest snapshot (a pickled `Venue`, checked against its stored state hash) plus the
 journal after it. Snapshots are taken every `snapshot_every` commands and on shutdown.
 """
@@ -15,6 +21,7 @@ journal after it. Snapshots are taken every `snapshot_every` commands and on shu
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import pickle
@@ -49,6 +56,13 @@ def restore(journal: Journal) -> Venue:
     return replay(journal.read(venue.seq if venue is not None else 0), venue)
 
 
+def collect_garbage() -> None:
+    """A full collection, then freeze the survivors: later collections skip them."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def full_replay(journal: Journal) -> Venue:
     """The venue rebuilt from the first journaled command, ignoring snapshots."""
     return replay(journal.read(0))
@@ -56,7 +70,7 @@ def full_replay(journal: Journal) -> Venue:
 
 class Writer:
     def __init__(self, journal: Journal, venue: Venue, *, snapshot_every: int = 100_000, max_batch: int = 4096,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, manage_gc: bool = False) -> None:
         self.journal = journal
         self.venue = venue
         self.snapshot_every = snapshot_every
@@ -69,6 +83,10 @@ class Writer:
         self.failure: BaseException | None = None
         self.subscribers: set[asyncio.Queue[Event | None]] = set()
         self.batches = 0
+        self.manage_gc = manage_gc
+        if manage_gc:
+            gc.set_threshold(20_000, 20, 1_000_000_000)  # generation 2 only when we ask (collect_garbage)
+            collect_garbage()
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -159,6 +177,8 @@ class Writer:
 
     # ---- snapshots and the live stream -------------------------------------------------------------
     async def snapshot(self) -> int:
+        if self.manage_gc:
+            collect_garbage()
         seq, digest = self.venue.seq, self.venue.state_hash()
         blob = pickle.dumps(self.venue, protocol=pickle.HIGHEST_PROTOCOL)
         await self._in_executor(self.journal.save_snapshot, seq, digest, blob)
