@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from typing import Any
 
@@ -33,10 +34,14 @@ class Signer:
 
     def __init__(self, client: httpx.Client, key: str, secret: str) -> None:
         self.client, self.key, self.secret = client, key, secret
+        self.last_stamp = 0
 
     def request(self, method: str, path: str, body: Any = None, *, timestamp: int | None = None,
                 secret: str | None = None) -> httpx.Response:
         content = b"" if body is None else json.dumps(body).encode()
+        if timestamp is None:  # two identical requests in one ms would carry one signature (a replay)
+            timestamp = max(int(time.time() * 1000), self.last_stamp + 1)
+            self.last_stamp = timestamp
         headers = auth.signed_headers(self.key, secret or self.secret, method, path, content, timestamp)
         if body is not None:
             headers["Content-Type"] = "application/json"

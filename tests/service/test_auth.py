@@ -39,6 +39,18 @@ def test_a_stale_or_future_timestamp_is_401(api: Api) -> None:
     assert api.state_hash() != before
 
 
+def test_a_replayed_request_is_401_and_books_nothing(api: Api) -> None:
+    content = b'{"market": "BTCUSDT", "side": "buy", "type": "limit", "price": "7000", "qty": "0.1"}'
+    headers = {**auth.signed_headers("key-alice", api.secrets["alice"], "POST", PATH, content),
+               "Content-Type": "application/json"}
+    assert api.client.post(PATH, content=content, headers=headers).status_code == 200
+    after_first = api.state_hash()
+    replayed = api.client.post(PATH, content=content, headers=headers)
+    assert replayed.status_code == 401 and replayed.json()["code"] == "replayed"
+    assert api.state_hash() == after_first
+    assert len(api.alice.ok("GET", PATH)) == 1
+
+
 def test_missing_or_unknown_keys_are_401(api: Api) -> None:
     before = api.state_hash()
     assert api.client.post(PATH, json=ORDER).status_code == 401

@@ -4,6 +4,7 @@ get a 5xx nor a status or body the schema does not document."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from tests.service.support import MASTER
 
 app = create_app(":memory:", MASTER)  # only for the schema; the tests run their own app
 schema = schemathesis.openapi.from_dict(app.openapi())
+STAMP = [0]
 STATUSES: Counter[tuple[str, int]] = Counter()
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]
@@ -56,9 +58,10 @@ def send(api: Api, case: Any) -> Any:
         headers["Content-Type"] = "application/json"
     request = api.client.build_request(kwargs["method"], kwargs["url"], params=kwargs.get("params"),
                                        content=content, headers=headers)
-    if signer is not None:
+    if signer is not None:  # a fresh timestamp each time: identical requests are not replays
+        STAMP[0] = max(int(time.time() * 1000), STAMP[0] + 1)
         request.headers.update(auth.signed_headers(signer[0], signer[1], request.method,
-                                                   request.url.raw_path.decode(), request.content))
+                                                   request.url.raw_path.decode(), request.content, STAMP[0]))
     return api.client.send(request)
 
 

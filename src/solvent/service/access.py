@@ -27,6 +27,7 @@ class Service:
         self.writer = writer
         self.master = master
         self.limiter = limiter
+        self.replays = auth.ReplayGuard()
         root_secret = auth.derive_secret(master, auth.ROOT_KEY)
         self.root = ApiKey(auth.ROOT_KEY, "operator", None, auth.secret_digest(root_secret))
         self._secrets: dict[str, str] = {auth.ROOT_KEY: root_secret}
@@ -121,6 +122,9 @@ async def authenticate(request: Request, service: Service, key_id: str | None, r
                               request.method, path, body)
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise ApiError(401, "bad_signature", "the signature does not match the request", auth.SIGNATURE_HEADER)
+    if not service.replays.first_use(expected, stamp + window + auth.MAX_FUTURE_MS, now):
+        raise ApiError(401, "replayed", "this signed request was already received; sign a retry anew",
+                       auth.SIGNATURE_HEADER)
     if not service.limiter.allow(key.key):
         raise ApiError(429, "rate_limited", "too many requests for this key")
     if key.role != role:

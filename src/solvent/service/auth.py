@@ -9,7 +9,8 @@ A signed request carries four headers:
 - `X-Solvent-Signature`: hex HMAC-SHA256, keyed with the key's secret, of
   `timestamp \\n recv_window \\n METHOD \\n path?query \\n body`.
 
-The server refuses a request whose timestamp is older than the window or more than 1 s in the future.
+The server refuses a request whose timestamp is older than the window or more than 1 s in the future,
+and a signature it has already accepted (a replayed request) while that window is open.
 
 Key storage: a key's secret is never stored. It is derived, `secret = HMAC-SHA256(master key, key id)`,
 from a master key the server holds outside the database (a file or an environment variable); the
@@ -76,6 +77,24 @@ def load_master_key(path: str | Path | None, create: bool = True) -> bytes:
         with os.fdopen(descriptor, "w") as out:
             out.write(os.urandom(32).hex() + "\n")
     return bytes.fromhex(file.read_text().strip())
+
+
+class ReplayGuard:
+    """Signatures seen while their window is open: a captured request cannot be sent again (a retry is
+    signed anew, with a new timestamp). Memory is bounded by the request rate × the longest window."""
+
+    def __init__(self) -> None:
+        self.expiry: dict[str, int] = {}
+        self.next_sweep = 0
+
+    def first_use(self, signature: str, expires_ms: int, now_ms: int) -> bool:
+        if now_ms >= self.next_sweep:
+            self.expiry = {seen: until for seen, until in self.expiry.items() if until > now_ms}
+            self.next_sweep = now_ms + 1000
+        if signature in self.expiry:
+            return False
+        self.expiry[signature] = expires_ms
+        return True
 
 
 @dataclass(slots=True)
