@@ -129,5 +129,41 @@ def report(
     sys.stdout.write("\n")
 
 
+@app.command()
+def serve(
+    db: Annotated[str, typer.Option("--db", help="SQLite file, or postgresql://user@host/db[?schema=NAME].")]
+    = "solvent.db",
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    master_key_file: Annotated[Path | None, typer.Option("--master-key-file", help="Hex master key all API key "
+                                                         "secrets derive from (created if missing); env "
+                                                         "SOLVENT_MASTER_KEY wins. Default: DB file + .key")] = None,
+    rate_limit: Annotated[float, typer.Option("--rate-limit", help="Requests/s per key (burst twice that).")] = 200.0,
+    snapshot_every: Annotated[int, typer.Option("--snapshot-every", help="Commands between snapshots.")] = 100_000,
+) -> None:
+    """Run the HTTP service (journal, writer, public/trader/operator APIs)."""
+    import uvicorn
+
+    from solvent.service.app import create_app
+    from solvent.service.auth import ROOT_KEY, derive_secret, load_master_key
+
+    if master_key_file is None and not db.startswith(("postgresql://", "postgres://")):
+        master_key_file = Path(db.removeprefix("sqlite:///") + ".key")
+    import os
+
+    existed = "SOLVENT_MASTER_KEY" in os.environ or (master_key_file is not None and master_key_file.exists())
+    try:
+        master = load_master_key(master_key_file)
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    if master_key_file is not None and not existed:
+        err.print(f"new master key in {master_key_file}; operator key {ROOT_KEY!r}, secret "
+                  f"{derive_secret(master, ROOT_KEY)}")
+    service = create_app(db, master, rate_limit=rate_limit, snapshot_every=snapshot_every, manage_gc=True)
+    uvicorn.run(service, host=host, port=port, loop="uvloop", http="httptools", log_level="warning",
+                access_log=False, timeout_graceful_shutdown=10)
+
+
 def main() -> None:  # pragma: no cover
     app()
