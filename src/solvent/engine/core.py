@@ -46,6 +46,7 @@ class Engine(LiquidationOps, MarginLiquidationOps):
             "mark_price": self._op_mark_price,
             "order": self._op_order,
             "cancel": self._op_cancel,
+            "cancel_all": self._op_cancel_all,
             "leverage": self._op_leverage,
             "margin": self._op_margin,
             "funding": self._op_funding,

@@ -368,6 +368,24 @@ class TradingOps(EngineState):
         del account.orders[oid]
         self.emit("cancel", account=account.id, market=order.market, id=oid, reason="requested")
 
+    def _op_cancel_all(self, fields: Fields) -> None:
+        """Cancel every open order of the account (in `market` if given), oldest first; none is no error."""
+        account = self.account(fields)
+        name = fields.optional_text("market")
+        if name is not None and name not in self.markets and name not in self.spot_markets:
+            raise Rejected("market", f"unknown market {name!r}")
+        markets = {name} if name is not None else set(self.markets) | set(self.spot_markets)
+        orders = sorted([order for order in account.orders.values() if order.market in markets]
+                        + [order for order in account.spot_orders.values() if order.market in markets],
+                        key=lambda order: order.seq)
+        for order in orders:
+            self.books[order.market].cancel(order)
+            if order.oid in account.orders:
+                del account.orders[order.oid]
+            else:
+                del account.spot_orders[order.oid]
+            self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason="requested")
+
     # ---- leverage, margin mode, isolated margin ------------------------------------------------
     def _op_leverage(self, fields: Fields) -> None:
         account = self.account(fields)
