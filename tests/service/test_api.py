@@ -35,6 +35,12 @@ def test_a_trade_shows_in_positions_histories_book_and_markets(api: Api) -> None
     cancelled = api.alice.ok("DELETE", ORDERS.format("alice") + "/a2")
     assert cancelled["events"][0]["type"] == "cancel"
     assert api.client.get("/api/v1/public/markets/BTCUSDT/book").json()["bids"] == []
+    for index in range(3):
+        api.alice.ok("POST", ORDERS.format("alice"), order("buy", str(6000 + index), "0.1", leverage=10))
+    everything = api.alice.ok("DELETE", ORDERS.format("alice") + "?market=BTCUSDT")
+    assert [event["type"] for event in everything["events"]] == ["cancel"] * 3
+    assert api.alice.ok("GET", ORDERS.format("alice")) == []
+    assert api.alice.request("DELETE", ORDERS.format("alice") + "?market=NOPE").json()["field"] == "market"
 
 
 def test_a_retried_order_is_answered_from_the_first_and_books_nothing(api: Api) -> None:

@@ -45,6 +45,16 @@ async def open_orders(acting: TraderAccount) -> list[dict[str, Any]]:
     return futures + spot
 
 
+@router.delete("/{account}/orders", response_model=CommandOut)
+async def cancel_all(acting: TraderAccount,
+                     market: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")] = None) -> Response:
+    """Cancel every open order of the account (in `market` if given), oldest first."""
+    command_: dict[str, Any] = {"op": "cancel_all", "account": acting.account}
+    if market is not None:
+        command_["market"] = market
+    return await acting.service.run(command_)
+
+
 @router.delete("/{account}/orders/{order_id}", response_model=CommandOut)
 async def cancel_order(acting: TraderAccount, order_id: OrderId) -> Response:
     return await acting.service.run({"op": "cancel", "account": acting.account, "id": order_id})
