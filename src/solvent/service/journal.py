@@ -16,6 +16,7 @@ All methods are blocking; the writer calls them from one dedicated thread.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+log = logging.getLogger("solvent.service")
 _LATEST_SNAPSHOT = "SELECT seq, state_hash, venue FROM solvent_snapshot ORDER BY seq DESC LIMIT 1"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -115,6 +117,9 @@ class PostgresJournal:
             self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             self.db.execute(f"SET search_path TO {schema}")
         self.db.execute("SET synchronous_commit TO on")
+        fsync = self.db.execute("SHOW fsync").fetchone()
+        if fsync is not None and str(fsync[0]).lower() == "off":
+            log.warning("PostgreSQL runs with fsync=off: a committed command can be lost in a power failure")
         self.db.execute("CREATE TABLE IF NOT EXISTS solvent_journal (seq BIGINT PRIMARY KEY, command TEXT NOT NULL)")
         self.db.execute("CREATE TABLE IF NOT EXISTS solvent_snapshot (seq BIGINT PRIMARY KEY, "
                         "state_hash TEXT NOT NULL, venue BYTEA NOT NULL)")
