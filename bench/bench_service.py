@@ -9,8 +9,10 @@ requests, one key per account). Two runs per back end:
   each order's scheduled time (a late send counts against the server: no coordinated omission).
 
 Orders are 0.001 BTC limits at 7,000 alternating buy/sell per account, so most of them trade and the
-book stays small. After each run the server is killed with SIGKILL and the journal is read back:
-every acknowledged client order id must be in it (asserted), so the figures are for durable orders.
+book stays small. The machine may be shared: each run records the 1-minute load average and the
+server's CPU time per order (what the server costs, whatever else runs). After each run the server
+is killed with SIGKILL and the journal is read back: every acknowledged client order id must be in
+it (asserted), so the figures are for durable orders.
 
     python bench/bench_service.py [--duration 10] [--concurrency 64] [--rate 500] [--backends sqlite,postgresql]
 """
@@ -72,6 +74,11 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise RuntimeError("server did not start")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -196,17 +203,20 @@ def bench_backend(backend: str, duration: float, concurrency: int, rate: float) 
         server = Server(db)
         try:
             secrets = setup(server.url)
-            began = time.perf_counter()
+            began, cpu_before, load = time.perf_counter(), server.cpu_seconds(), os.getloadavg()[0]
             if run == "max":
                 client = asyncio.run(run_max(server.url, secrets, duration, concurrency))
             else:
                 client = asyncio.run(run_paced(server.url, secrets, duration, rate))
             elapsed = time.perf_counter() - began
+            cpu = server.cpu_seconds() - cpu_before
         finally:
             server.kill()
         kept = durable(db, client.acked)
         assert kept == len(client.acked), f"{backend} {run}: {len(client.acked) - kept} acknowledged orders lost"
-        results[run] = {**summary(client, elapsed), "durable": kept}
+        results[run] = {**summary(client, elapsed), "durable": kept,
+                        "server_cpu_ms_per_order": round(1000 * cpu / max(1, len(client.acked)), 3),
+                        "load_average_1m": round(load, 2)}
         if backend == "postgresql":
             drop_schema(db)
     return results
@@ -228,13 +238,14 @@ def main() -> None:
     for backend in args.backends.split(","):
         results["backends"][backend] = bench_backend(backend, args.duration, args.concurrency, args.rate)
     table = Table(title="solvent service: orders over HTTP (loopback), every acknowledged order durable")
-    for column in ("back end", "run", "orders/s", "p50 ms", "p99 ms", "acknowledged", "errors"):
+    for column in ("back end", "run", "orders/s", "p50 ms", "p99 ms", "server CPU ms/order", "load", "acked"):
         table.add_column(column)
     for backend, runs in results["backends"].items():
         for run, figures in runs.items():
             label = f"max, {args.concurrency} clients" if run == "max" else f"paced {args.rate:.0f}/s"
             table.add_row(backend, label, f"{figures['orders_per_s']:,.0f}", str(figures["p50_ms"]),
-                          str(figures["p99_ms"]), str(figures["acknowledged"]), str(figures["errors"]))
+                          str(figures["p99_ms"]), str(figures["server_cpu_ms_per_order"]),
+                          str(figures["load_average_1m"]), str(figures["acknowledged"]))
     Console().print(table)
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
