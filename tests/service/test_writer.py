@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,28 @@ def test_a_failing_journal_acknowledges_nothing_and_stops_the_writer(tmp_path: P
 
     venue = asyncio.run(scenario())
     assert venue.seq == 0 and not venue.engine.assets
+
+
+def test_an_engine_error_answers_that_command_and_halts_writes(tmp_path: Path) -> None:
+    async def scenario() -> tuple[Writer, list[dict[str, object]]]:
+        writer = await Writer.open(SqliteJournal(tmp_path / "j.db"))
+        writer.start()
+        for command in SETUP:
+            await writer.submit(command)
+        real_apply = writer.venue.engine.apply
+
+        def buggy(command: Mapping[str, Any]) -> list[dict[str, Any]]:
+            if command.get("amount") == "13":
+                raise ZeroDivisionError("planted")
+            return real_apply(command)
+
+        writer.venue.engine.apply = buggy  # type: ignore[method-assign]
+        result = await writer.submit({"op": "deposit", "account": "a", "asset": "USDT", "amount": "13"})
+        with pytest.raises(WriterUnavailable, match="engine error at journal seq 3"):
+            await writer.submit(SETUP[1])
+        await writer.stop()
+        return writer, result.events
+
+    writer, events = asyncio.run(scenario())
+    assert events[0]["internal"] is True and events[0]["field"] == "command"
+    assert writer.venue.seq == 3  # the failing command is journaled: a replay meets it the same way

@@ -119,7 +119,7 @@ class Writer:
     async def submit(self, command: dict[str, Any]) -> Result:
         """Journal and apply one command; return its result once it is durable."""
         if self.failure is not None:
-            raise WriterUnavailable("the journal is unavailable") from self.failure
+            raise WriterUnavailable(f"writes are halted ({self.failure})") from self.failure
         previous = self.venue.order_result(command)
         if previous is not None:  # a retried order: answer from the durable original, journal nothing
             return Result(self.venue.seq, previous, duplicate=True)
@@ -174,6 +174,11 @@ class Writer:
             self._publish(result.events)
             if not future.done():
                 future.set_result(result)
+            refusal = result.rejection
+            if refusal is not None and refusal.get("internal") and self.failure is None:
+                # an engine bug: stop writing loudly; the journal replays the command the same way
+                log.error("engine error at journal seq %s; the writer stops until a restart", seq)
+                self.failure = RuntimeError(f"engine error at journal seq {seq}")
 
     # ---- snapshots and the live stream -------------------------------------------------------------
     async def snapshot(self) -> int:
