@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from solvent.service import api_operator, api_public, api_trader, auth, errors
 from solvent.service.access import Service
+from solvent.service.fastpath import OrderFastPath
 from solvent.service.journal import open_journal
 from solvent.service.writer import Writer
 
@@ -45,6 +46,7 @@ def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: floa
 
     app = FastAPI(title="solvent", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(OrderFastPath)
     app.include_router(api_trader.router)  # first: routes are matched in order and orders are the hot path
     app.include_router(api_public.router)
     app.include_router(api_operator.router)

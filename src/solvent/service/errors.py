@@ -52,7 +52,7 @@ SIGNED_ERRORS: dict[int | str, dict[str, Any]] = {
 PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {status: SIGNED_ERRORS[status] for status in (400, 404, 422)}
 
 
-def _field_of(location: Sequence[Any]) -> str:
+def field_of(location: Sequence[Any]) -> str:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(location[-1] if location else "")
 
@@ -67,7 +67,7 @@ def install(app: FastAPI) -> None:
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()
         first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
-        return _error(422, "invalid", str(first.get("msg", "invalid request")), _field_of(first.get("loc", ())))
+        return _error(422, "invalid", str(first.get("msg", "invalid request")), field_of(first.get("loc", ())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
