@@ -165,5 +165,39 @@ def serve(
                 access_log=False, timeout_graceful_shutdown=10)
 
 
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option("--db", help="SQLite file of the demo venue (replaced unless --keep).")]
+    = "solvent-demo.db",
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    speed: Annotated[float, typer.Option("--speed", help="Mark-price steps per second.")] = 4.0,
+    keep: Annotated[bool, typer.Option("--keep", help="Reopen an existing demo journal instead of starting over.")]
+    = False,
+    exit_after: Annotated[bool, typer.Option("--exit", help="Stop once the crash has been replayed.")] = False,
+) -> None:
+    """Serve a demo venue and replay the June 2019 BTC crash into it live: open the page at / and watch
+    liquidations, the insurance fund and ADL."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from solvent import demo as demo_venue
+
+    if not keep:
+        for suffix in ("", "-wal", "-shm", ".key"):
+            Path(db + suffix).unlink(missing_ok=True)
+    total = demo_venue.mark_steps()
+    columns = (TextColumn("[bold]crash replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("replay", total=total)
+        err.print(f"solvent demo: open http://{host}:{port}/ (API docs at /docs); Ctrl-C to stop")
+        try:
+            asyncio.run(demo_venue.serve_demo(db, host, port, speed, exit_after,
+                                              on_step=lambda: progress.advance(task)))
+        except KeyboardInterrupt:
+            pass
+
+
 def main() -> None:  # pragma: no cover
     app()

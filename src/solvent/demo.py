@@ -138,3 +138,45 @@ def steps(seed: int = 7) -> Iterator[dict[str, Any]]:
 def scenario() -> dict[str, Any]:
     """The demo as one scenario document's worth of commands (for `solvent replay` and tests)."""
     return {"commands": setup_commands() + list(steps())}
+
+
+def mark_steps() -> int:
+    return sum(1 for command in steps() if command["op"] == "mark_price")
+
+
+async def serve_demo(db: str, host: str, port: int, speed: float, exit_after: bool,
+                     on_step: Any = None, on_ready: Any = None) -> None:
+    """Run `solvent serve` on `db` and feed it the demo through its writer (journaled like any
+    command), `speed` mark steps a second; keep serving afterwards unless `exit_after`."""
+    import asyncio
+    from pathlib import Path
+
+    import uvicorn
+
+    from solvent.service.app import create_app
+    from solvent.service.auth import load_master_key
+
+    master = load_master_key(Path(db + ".key"))
+    app = create_app(db, master)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving  # raises what stopped it (a port in use, say)
+            return
+        await asyncio.sleep(0.05)
+    writer = app.state.service.writer
+    if on_ready is not None:
+        on_ready(app)
+    if writer.venue.seq == 0:  # a fresh journal: build the venue
+        for command in setup_commands():
+            await writer.submit(command)
+        for command in steps():
+            await writer.submit(command)
+            if command["op"] == "mark_price":
+                if on_step is not None:
+                    on_step()
+                await asyncio.sleep(1 / speed)
+    if exit_after:
+        server.should_exit = True
+    await serving

@@ -162,9 +162,17 @@ class MarginOps(EngineState):
     def _op_set_margin(self, fields: Fields) -> None:
         raw = {key: value for key, value in fields.raw.items() if key not in ("op", "time")}
         try:
-            self.margin_settings = self.margin_settings.updated(raw)
+            settings = self.margin_settings.updated(raw)
         except InvalidValue as error:
             raise Rejected(error.field, error.reason) from None
+        # the hours begun so far were charged at the old rates: settle them before a rate changes
+        hour = hour_of(self.now)
+        for account in self.accounts.values():
+            for margin in account.margin.values():
+                for asset, loan in margin.loans.items():
+                    loan.settle_to(hour, self.daily_rate(asset))
+        self.margin_settings = settings
+        self.margin_index.hour = None  # levels may have moved: check every account at the next index step
         self.emit("margin_settings", **self.margin_settings.describe())
 
     def _op_index_price(self, fields: Fields) -> None:
@@ -218,25 +226,28 @@ class MarginOps(EngineState):
         amount = asset.units("amount", fields.require("amount"))
         assets, liabilities = self.margin_values(margin)
         equity = assets - liabilities
-        added = value_units(amount, asset.decimals, self.index_of(asset.name) or Fraction(0),
-                            self.assets[VALUATION].decimals)
+        rate = self.daily_rate(asset.name)
+        first_hour = hourly_interest(amount, rate)  # charged at once: part of the liabilities checked
+        index = self.index_of(asset.name) or Fraction(0)
+        usdt = self.assets[VALUATION].decimals
+        added = value_units(amount, asset.decimals, index, usdt)
+        owed_after = liabilities + added + value_units(first_hour, asset.decimals, index, usdt)
+        equity_after = assets + added - owed_after
         leverage = self.margin_settings.max_leverage[margin.kind]
-        if equity <= 0 or liabilities + added > (leverage - 1) * equity:
+        if equity_after <= 0 or owed_after > (leverage - 1) * equity_after:
             room = max(Fraction(0), (leverage - 1) * equity - liabilities)
             most = floor_fraction(room / added * amount) if added else 0
             raise Rejected("amount", f"exceeds the {leverage}x of {margin.name}: at most {asset.format(most)} "
                                      f"{asset.name} more may be borrowed")
-        after = margin_level(assets + added, liabilities + added)
+        after = margin_level(assets + added, owed_after)
         floor = self.margin_settings.ladder[margin.kind]["no_borrow"]
         if after is not None and after <= floor:
             raise Rejected("amount", f"margin level would fall to {level_text(after)}: borrowing needs it to stay "
                                      f"above {format_fraction(floor)}")
-        rate = self.daily_rate(asset.name)
         hour = hour_of(self.now)
         loan = margin.loans.setdefault(asset.name, Loan(hour=hour))
         loan.settle_to(hour, rate)
         loan.principal += amount
-        first_hour = hourly_interest(amount, rate)
         loan.interest += first_hour
         self.transfer(L.LENDING, margin.holder, asset.name, amount, "borrow", account.id)
         self.emit("borrow", account=account.id, margin_account=margin.name, asset=asset.name,

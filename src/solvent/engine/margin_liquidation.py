@@ -190,8 +190,8 @@ class MarginLiquidationOps(SpotOps):
                 makers |= self._liquidation_buy(account, margin, asset, loan.principal + loan.interest, ref)
                 self._repay_from_holdings(margin, asset, ref, repaid)
 
-        bankrupt = self._bankruptcies(account, margin, ref)
         fee_unpaid = fee_due - fee_paid
+        bankrupt = self._bankruptcies(account, margin, ref, fee_unpaid)
         if fee_unpaid:
             self.unpaid_fees[account.id] = self.unpaid_fees.get(account.id, 0) + fee_unpaid
         bankrupt_usdt = sum(b.amount_usdt for b in bankrupt) + fee_unpaid
@@ -302,9 +302,10 @@ class MarginLiquidationOps(SpotOps):
                           usdt=usdt.format(cost))
         return makers
 
-    def _bankruptcies(self, account: Account, margin: MarginAccount, ref: str) -> list[Bankruptcy]:
+    def _bankruptcies(self, account: Account, margin: MarginAccount, ref: str, fee_unpaid: int) -> list[Bankruptcy]:
         """Turn the debt left after the sale into bankruptcies; repay them from the fund at once when the
-        total is within the automatic threshold and the funds hold enough, else queue them for review."""
+        bankrupt amount (debts + unpaid fee) is within the automatic threshold and the funds hold enough,
+        else queue them for review."""
         usdt = self.assets[VALUATION]
         out: list[Bankruptcy] = []
         for asset in sorted(margin.loans):
@@ -322,7 +323,7 @@ class MarginLiquidationOps(SpotOps):
             return out
         self.margin_bankruptcies.extend(out)
         limit = self.auto_repay_limit_usdt()
-        total = sum(b.amount_usdt for b in out)
+        total = sum(b.amount_usdt for b in out) + fee_unpaid
         needed: dict[str, int] = {}
         for bankruptcy in out:
             needed[bankruptcy.asset] = needed.get(bankruptcy.asset, 0) + bankruptcy.amount

@@ -188,6 +188,13 @@ async function loadFunds() {
 }
 
 // ---- tables ------------------------------------------------------------------------------------
+function short(price) {
+  // an average fill is exact (many decimals); show cents, keep the exact figure in the tooltip
+  if (price === null || price === undefined) return el("td", {}, "–");
+  const text = String(price);
+  return el("td", { title: text }, text.includes(".") && text.split(".")[1].length > 2 ? Number(text).toFixed(2) : text);
+}
+
 function feedRow(event) {
   if (event.type === "margin_liquidation") {
     return el("tr", { class: "new", "data-kind": "margin" }, el("td", {}, event.time), el("td", {}, "margin"),
@@ -198,7 +205,7 @@ function feedRow(event) {
   return el("tr", { class: "new", "data-kind": "futures", "data-ref": event.ref || "" },
     el("td", {}, event.time), el("td", {}, "futures"), el("td", {}, `${event.market} / ${event.account}`),
     el("td", {}, event.side), el("td", {}, event.qty), el("td", {}, event.bankruptcy_price),
-    el("td", {}, event.average_fill), el("td", {}, event.fund_delta), el("td", {}, event.fund));
+    short(event.average_fill), el("td", {}, event.fund_delta), el("td", {}, event.fund));
 }
 
 function addToFeed(event) {
