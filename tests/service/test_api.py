@@ -156,3 +156,14 @@ def test_the_root_key_cannot_be_created_and_venue_setup_twice_is_refused(api: Ap
     assert api.root.request("DELETE", f"/api/v1/operator/api-keys/{operator['key']}").status_code == 200
     assert second.post("/api/v1/operator/policy", {"preset": "binance"}).status_code in (401, 405)
     assert second.request("PUT", "/api/v1/operator/policy", {"preset": "binance"}).status_code == 401
+
+
+def test_a_liquidation_with_no_book_deleverages_the_counterparty_who_sees_it_in_its_adl_history(api: Api) -> None:
+    api.alice.ok("POST", ORDERS.format("alice"), order("buy", "7000", "1", leverage=50, margin_mode="isolated"))
+    api.bob.ok("POST", ORDERS.format("bob"), order("sell", "7000", "1", leverage=10))
+    assert api.bob.ok("GET", "/api/v1/accounts/bob")["positions"]["BTCUSDT"]["adl_quantile"] >= 1
+    api.root.ok("POST", "/api/v1/operator/mark-prices", {"market": "BTCUSDT", "price": "6800"})
+    adl = api.bob.ok("GET", "/api/v1/accounts/bob/adl")
+    assert [(event["account"], event["against"], event["qty"]) for event in adl] == [("bob", "alice", "1")]
+    assert api.alice.ok("GET", "/api/v1/accounts/alice/adl") == []
+    assert api.bob.ok("GET", "/api/v1/accounts/bob")["positions"].get("BTCUSDT", {"qty": "0"})["qty"] == "0"
