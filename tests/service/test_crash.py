@@ -69,7 +69,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_order(db_url: str, tmp_path: P
     seed = int(os.environ.get("SOLVENT_CRASH_SEED", time.time_ns() % 10**6))
     moment = random.Random(seed).uniform(0.3, 1.2)
     db = db_url
-    server = Server(db, tmp_path / "server.log").start()
+    server = Server(db, tmp_path / "server.log", None, "--snapshot-every", "500").start()  # forked snapshots too
     try:
         with httpx.Client(base_url=server.url) as client:
             secrets = build_venue(Signer(client, auth.ROOT_KEY, ROOT_SECRET))

@@ -105,3 +105,15 @@ def test_an_engine_error_answers_that_command_and_halts_writes(tmp_path: Path) -
     writer, events = asyncio.run(scenario())
     assert events[0]["internal"] is True and events[0]["field"] == "command"
     assert writer.venue.seq == 3  # the failing command is journaled: a replay meets it the same way
+
+
+def test_periodic_snapshots_written_by_a_forked_child_restore_to_the_full_replay(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.db")
+    asyncio.run(run(journal, deposits(100), snapshot_every=20, max_batch=10, fork_snapshots=True))
+    journal = SqliteJournal(tmp_path / "j.db")
+    journal.db.execute("DELETE FROM solvent_snapshot WHERE seq = 102")  # the shutdown one, taken in-process
+    snapshot = journal.latest_snapshot()
+    assert snapshot is not None and 20 <= snapshot[0] < 102
+    venue = pickle.loads(snapshot[2])
+    assert venue.seq == snapshot[0] and venue.state_hash() == snapshot[1]
+    assert restore(journal).state_hash() == full_replay(journal).state_hash()

@@ -36,7 +36,8 @@ def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: floa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         journal = open_journal(db)
-        writer = await Writer.open(journal, snapshot_every=snapshot_every, manage_gc=manage_gc)
+        writer = await Writer.open(journal, snapshot_every=snapshot_every, manage_gc=manage_gc,
+                                   fork_snapshots=manage_gc)
         app.state.service = Service(writer, master, auth.RateLimiter(rate_limit, burst))
         writer.start()
         try:

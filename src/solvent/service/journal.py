@@ -30,6 +30,9 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class Journal(Protocol):
+    #: what `open_journal` opens this journal again with (a forked snapshot writer does)
+    url: str
+
     def last_seq(self) -> int: ...
 
     def append(self, rows: Sequence[tuple[int, str]]) -> None: ...
@@ -53,7 +56,7 @@ def open_journal(url: str) -> Journal:
 
 class SqliteJournal:
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+        self.path = self.url = str(path)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -111,6 +114,7 @@ class PostgresJournal:
     def __init__(self, url: str) -> None:
         import psycopg
 
+        self.url = url
         conninfo, schema = split_schema(url)
         self.db: Any = psycopg.connect(conninfo, autocommit=True)
         if schema is not None:

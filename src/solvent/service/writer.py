@@ -14,6 +14,10 @@ served writer instead runs a full collection only at start-up and at each snapsh
 then freezes what is alive so later collections do not scan it; young generations are collected as
 usual.
 
+Periodic snapshots of a served venue are written by a forked child (`fork_snapshots`): the child
+pickles its copy-on-write image of the venue and saves it over its own connection while the writer
+goes on; the shutdown snapshot is taken in-process.
+
 Restart = the latest snapshot (a pickled `Venue`, checked against its stored state hash) plus the
 journal after it. Snapshots are taken every `snapshot_every` commands and on shutdown.
 """
@@ -24,13 +28,14 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import pickle
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from solvent.service.journal import Journal
+from solvent.service.journal import Journal, open_journal
 from solvent.service.venue import PUBLIC_STREAM_TYPES, Event, Result, Venue, replay
 
 log = logging.getLogger("solvent.service")
@@ -56,11 +61,35 @@ def restore(journal: Journal) -> Venue:
     return replay(journal.read(venue.seq if venue is not None else 0), venue)
 
 
-def collect_garbage() -> None:
-    """A full collection, then freeze the survivors: later collections skip them."""
-    gc.unfreeze()
+def collect_garbage(full: bool = True) -> None:
+    """A collection, then freeze the survivors: later collections skip them. Not `full`, objects frozen
+    before are not looked at again (cheap; cycles among them that died since stay)."""
+    if full:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _save_snapshot_and_exit(url: str, venue: Venue) -> None:  # pragma: no cover (runs in the forked child)
+    """In a forked child: save the venue over a new connection, then leave without running any of the
+    parent's finalizers (its connections must not be closed from here)."""
+    code = 1
+    try:
+        journal = open_journal(url)
+        journal.save_snapshot(venue.seq, venue.state_hash(), pickle.dumps(venue, protocol=pickle.HIGHEST_PROTOCOL))
+        journal.close()
+        code = 0
+    except BaseException:
+        log.exception("snapshot child failed")
+    finally:
+        os._exit(code)
+
+
+def _reap(pid: int, seq: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        log.error("the snapshot at seq %s failed (child status %s); the next one will be tried", seq, status)
+    return status
 
 
 def full_replay(journal: Journal) -> Venue:
@@ -70,7 +99,8 @@ def full_replay(journal: Journal) -> Venue:
 
 class Writer:
     def __init__(self, journal: Journal, venue: Venue, *, snapshot_every: int = 100_000, max_batch: int = 4096,
-                 clock: Callable[[], float] = time.time, manage_gc: bool = False) -> None:
+                 clock: Callable[[], float] = time.time, manage_gc: bool = False,
+                 fork_snapshots: bool = False) -> None:
         self.journal = journal
         self.venue = venue
         self.snapshot_every = snapshot_every
@@ -84,6 +114,8 @@ class Writer:
         self.subscribers: set[asyncio.Queue[Event | None]] = set()
         self.batches = 0
         self.manage_gc = manage_gc
+        self.fork_snapshots = fork_snapshots and hasattr(os, "fork")
+        self._snapshot_child: asyncio.Future[int] | None = None
         if manage_gc:
             gc.set_threshold(20_000, 20, 1_000_000_000)  # generation 2 only when we ask (collect_garbage)
             collect_garbage()
@@ -108,6 +140,8 @@ class Writer:
             await self.queue.put(_STOP)
             await self._task
             self._task = None
+        if self._snapshot_child is not None:
+            await self._snapshot_child
         if self.failure is None and self.venue.seq > self.snapshot_seq:
             await self.snapshot()
         for subscriber in list(self.subscribers):
@@ -143,7 +177,10 @@ class Writer:
             if batch:
                 await self._commit(batch)
             if self.failure is None and self.venue.seq - self.snapshot_seq >= self.snapshot_every:
-                await self.snapshot()
+                if self.fork_snapshots:
+                    self.snapshot_in_child()
+                else:
+                    await self.snapshot()
 
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[Result]]]) -> None:
         if self.failure is not None:
@@ -189,6 +226,19 @@ class Writer:
         await self._in_executor(self.journal.save_snapshot, seq, digest, blob)
         self.snapshot_seq = seq
         return seq
+
+    def snapshot_in_child(self) -> None:
+        """Fork; the child saves the snapshot and exits, the writer does not wait for it."""
+        if self._snapshot_child is not None and not self._snapshot_child.done():
+            return  # one at a time: the next batch tries again
+        if self.manage_gc:
+            collect_garbage(full=False)
+        seq = self.venue.seq
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child; coverage cannot see it)
+            _save_snapshot_and_exit(self.journal.url, self.venue)
+        self.snapshot_seq = seq
+        self._snapshot_child = asyncio.get_running_loop().run_in_executor(None, _reap, pid, seq)
 
     def subscribe(self, size: int = 1000) -> asyncio.Queue[Event | None]:
         queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
