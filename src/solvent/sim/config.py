@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "path": {"kind": "gbm", "step_s": 1, "hours": 24, "start_price": 10000, "sigma": 0.8},
     "population": {"traders": 1000, "long_share": 0.7, "size_median": 0.05, "size_sigma": 1.0, "size_max": 20,
                    "leverage": [5, 10, 20, 50, 100], "leverage_weights": [0.25, 0.3, 0.25, 0.15, 0.05],
-                   "cross_share": 0.2, "cross_buffer": 0.5, "entry_spread": 0.01, "entry_levels": 21,
+                   "cross_share": 0.2, "cross_buffer": 0.5, "entry_spread": 0.003, "entry_levels": 21,
                    "positions_csv": None},
     "makers": {"count": 2, "levels": 10, "spacing_bps": 5, "depth": 2.0, "stub_offset": 0.1, "stub_depth": 50.0,
                "calm_vol": 0.6, "thinning": 1.0, "widening": 0.5, "vol_halflife_s": 300, "requote_s": 300,
@@ -110,6 +110,8 @@ def merged(raw: dict[str, Any]) -> dict[str, Any]:
                 config[key] = {**({"step_s": 1} if "kind" in value else DEFAULTS[key]), **value}
             else:
                 config[key].update(copy.deepcopy(value))
+            if key == "population" and "leverage" in value and "leverage_weights" not in value:
+                config[key]["leverage_weights"] = None  # uniform over the leverages given
         else:
             config[key] = value
     unknown_knobs = set(config["policy"]) - _POLICY_KNOBS - {"preset"}

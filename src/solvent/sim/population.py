@@ -47,6 +47,8 @@ def sample_traders(spec: dict[str, Any], market: Market, start_price: float, see
                        float(spec["size_max"]))
     leverages = np.asarray(spec["leverage"], dtype=np.int64)
     weights = np.asarray(spec.get("leverage_weights") or [1] * len(leverages), dtype=float)
+    if len(weights) != len(leverages):
+        raise ValueError(f"population: {len(leverages)} leverages but {len(weights)} leverage_weights")
     chosen = rng.choice(leverages, size=n, p=weights / weights.sum())
     cross = rng.random(n) < float(spec["cross_share"])
     buffers = rng.uniform(0, float(spec["cross_buffer"]), n)
@@ -86,6 +88,12 @@ def _trader(name: str, side: int, lots: int, leverage: int, mode: str, entry: in
             start_price: float) -> Trader:
     notional = market.notional_units(lots, entry)
     leverage = min(leverage, market.tier_at(notional).max_leverage)
+    # a position opened at a worse price than the start must not begin life underwater: keep at least
+    # half its initial margin after the adverse move and the maintenance margin
+    start_ticks_exact = start_price / float(market.tick_size)
+    adverse_fraction = max(0.0, side * (entry - start_ticks_exact) / entry)
+    mmr = float(market.tier_at(notional).mmr)
+    leverage = max(1, min(leverage, int(0.5 / (adverse_fraction + mmr))))
     scale = Decimal(10) ** market.settle.decimals
     notional_human = Decimal(int(notional)) / scale
     initial = notional_human / leverage
