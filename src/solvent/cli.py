@@ -176,8 +176,8 @@ def simulate(
 @app.command()
 def compare(
     config_file: Annotated[Path, typer.Argument(help="Simulation config (.toml, .yaml, .json).")],
-    policies: Annotated[str | None, typer.Option("--policies", help="Comma-separated presets "
-                                                                    "(default: the config's compare.policies).")] = None,
+    policies: Annotated[str | None, typer.Option(
+        "--policies", help="Comma-separated presets (default: the config's compare.policies).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     settings: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
 ) -> None:

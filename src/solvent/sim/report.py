@@ -167,7 +167,8 @@ def write_comparison(results: dict[str, Result], out: Path, title: str,
     bars = plot_bars(labels, {"fund end (USDT)": [float(r["fund_end"]) for r in rows],
                               "deficits (USDT)": [float(r["deficits"]) for r in rows],
                               "ADL notional (USDT)": [float(r["adl_notional"]) for r in rows],
-                              "liquidations": [float(r["liquidations"]) for r in rows]}, out / "compare_bars.png", title)
+                              "liquidations": [float(r["liquidations"]) for r in rows]},
+                     out / "compare_bars.png", title)
     lines = plot_runs(results, out / "compare_series.png", title)
     first = next(iter(results.values()))
     sections = [("Path", path_note(first)), ("Side by side", table_html(rows, SUMMARY_COLUMNS)),
