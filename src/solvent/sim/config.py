@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
                    "positions_csv": None},
     "makers": {"count": 2, "levels": 10, "spacing_bps": 5, "depth": 2.0, "stub_offset": 0.1, "stub_depth": 50.0,
                "calm_vol": 0.6, "thinning": 1.0, "widening": 0.5, "vol_halflife_s": 300, "requote_s": 300,
-               "requote_move": 0.002, "capital": "10000000000"},
+               "requote_min_s": 5, "requote_move": 0.002, "capital": "10000000000"},
     "feedback": {"impact": 0.5, "decay_s": 120, "max_impact": 0.3, "rounds": 3},
     "policy": {"preset": "binance"},
     "run": {"sample_s": 60, "min_move_ticks": 1},

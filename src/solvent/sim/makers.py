@@ -8,7 +8,8 @@ above `calm_vol`, depth per level is multiplied by (calm_vol/σ)^thinning and sp
 (σ/calm_vol)^widening: makers pull and widen quotes in a storm, as the seeds describe.
 
 Quotes are replaced (cancel + new orders, ordinary engine commands) when the mark moved more than
-`requote_move` since the last quote, when a fill took some of them, or every `requote_s` seconds.
+`requote_move` since the last quote or a fill took some of them (but not more often than every
+`requote_min_s` seconds, except between the feedback rounds of a cascade), and every `requote_s` seconds.
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ class Makers:
         """Whether the quotes should be replaced now."""
         if not self.names:
             return False
-        if self.taken or now_ms - self.quoted_at >= int(self.spec["requote_s"]) * 1000:
+        since = now_ms - self.quoted_at
+        if since >= int(self.spec["requote_s"]) * 1000:
+            return True
+        if since < int(self.spec["requote_min_s"]) * 1000:
+            return False
+        if self.taken:
             return True
         return abs(mark - self.quoted_mark) >= float(self.spec["requote_move"]) * self.quoted_mark
 
