@@ -45,6 +45,7 @@ DAY = {
     "population": {"traders": 100_000, "size_median": 0.01, "leverage": [2, 3, 5, 10, 20, 50],
                    "leverage_weights": [0.2, 0.2, 0.25, 0.2, 0.1, 0.05], "entry_spread": 0.01, "entry_levels": 41},
     "makers": {"depth": 2, "stub_depth": 500},
+    "run": {"funding_every_s": 0},
 }
 
 SWEEP = {

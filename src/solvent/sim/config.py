@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
                "requote_min_s": 5, "requote_move": 0.002, "capital": "10000000000"},
     "feedback": {"impact": 0.5, "decay_s": 120, "max_impact": 0.3, "rounds": 3},
     "policy": {"preset": "binance"},
-    "run": {"sample_s": 60, "min_move_ticks": 1},
+    "run": {"sample_s": 60, "min_move_ticks": 1, "funding_every_s": 28800, "funding_rate": "0.0001"},
     "sweep": {"paths": 8, "grid": {}, "funds": [], "adl_target": 0.05, "probe_fund": "1000000000000", "verify": True},
     "compare": {"policies": []},
     "outputs": {"dir": "sim-out", "parquet": True, "report": True, "scenario": True},

@@ -11,6 +11,9 @@ into a thin book drags the mark down; I decays toward 0 with time constant `deca
 the mark back to the index) and is bounded by ±`max_impact`. Within the same second, up to `rounds`
 extra mark steps follow (makers re-quote first), so one step's liquidations can set off the next.
 
+Funding steps (rate `run.funding_rate`) every `run.funding_every_s` seconds (0: none) charge funding
+and, under Drift's `socialize: funding`, the pending socialized loss.
+
 Mark steps are sent only when the price moved by at least `min_move_ticks` ticks: most one-second
 steps of a quiet path change nothing the engine could see.
 """
@@ -159,6 +162,8 @@ class Simulation:
         rounds = int(feedback["rounds"])
         min_move = max(1, int(config["run"]["min_move_ticks"]))
         sample_every = max(1, int(config["run"]["sample_s"]) // step_s)
+        funding_every = int(config["run"]["funding_every_s"]) // step_s
+        funding_rate = str(config["run"]["funding_rate"])
 
         tally = _Tally(Decimal(str(config["fund"])), self._fund_balance(fund_name), market.lot_size)
         n = len(path.prices)
@@ -197,6 +202,8 @@ class Simulation:
                         mark_steps += 1
                         last_mark = ticks
                         fill = tally.read(events, makers) if len(events) > 1 else None
+            if funding_every and i % funding_every == 0:
+                tally.read(send({"op": "funding", "market": name, "rate": funding_rate, "time": now_ms}), makers)
             if makers.due(last_mark, now_ms):
                 for command in makers.requote(last_mark, float(volatility[i]), now_ms):
                     tally.read(self._send_maker(command, makers), makers)
@@ -311,7 +318,9 @@ class _Tally:
                 self.adl_count += 1
                 self.adl_notional += float(event["qty"]) * float(event["price"])
             elif kind == "socialized_loss":
-                if event.get("account") is not None or event.get("mode") == "haircut":
+                # haircuts are charged at once; in funding mode the loss is announced (no account) and
+                # charged to every position at the next funding step: count the announcement only
+                if event.get("mode") == "haircut" or event.get("account") is None:
                     self.socialized += Decimal(event.get("amount", "0"))
             elif kind == "deficit" and event.get("unclosed_qty"):
                 self.unclosed += 1
