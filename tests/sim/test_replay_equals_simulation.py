@@ -37,3 +37,20 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another(crash_config)
     assert first["liquidation_digest"] == again["liquidation_digest"]
     assert first["state_hash"] == again["state_hash"]
     assert first["state_hash"] != other["state_hash"]
+
+
+def test_money_is_conserved_through_a_crash_with_adl(crash_config) -> None:
+    """Every unit deposited (traders, makers, the house, the fund) is still somewhere at the end, and no
+    trader, margin or fund account is negative."""
+    from decimal import Decimal
+
+    from solvent.engine import ledger as L
+
+    simulation = Simulation(crash_config, overrides={"fund": "2000"})
+    result = simulation.run()
+    assert result.summary["adl_count"] > 0
+    ledger = simulation.engine.ledger
+    deposited = sum(Decimal(c["amount"]) for c in result.commands if c["op"] == "deposit") + Decimal("2000")
+    assert ledger.totals()["USDT"] == int(deposited * 10**8) == -ledger.balance(L.EXTERNAL, "USDT")
+    for prefix in ("trader:", "isolated:", "fund:"):
+        assert all(amount >= 0 for _, _, amount in ledger.accounts(prefix))
