@@ -31,6 +31,10 @@ def test_recommended_fund_keeps_adl_off_and_a_tenth_of_it_does_not(crash_config,
         assert label in report
     assert report.count("data:image/png;base64,") == 2
     assert (tmp_path / "contrast_series.png").stat().st_size > 10_000
+    import pyarrow.parquet as pq
+
+    runs = pq.read_table(tmp_path / "sweep_runs.parquet").to_pylist()
+    assert len(runs) == 3 * 2 and {run["seed"] for run in runs} == {1, 2, 3}
 
 
 def test_a_fund_one_unit_below_a_paths_need_deleverages_and_at_the_need_does_not(crash_config) -> None:

@@ -137,5 +137,8 @@ def test_cli_compare_puts_policies_side_by_side(tmp_path: Path) -> None:
     # drift socializes what the fund cannot pay instead of deleveraging
     assert rows[0]["adl_count"] > 0 and rows[1]["adl_count"] == 0
     assert float(rows[1]["socialized_loss"]) > 0 and float(rows[0]["socialized_loss"]) == 0
+    import pyarrow.parquet as pq
+
+    assert set(pq.read_table(out / "compare_series.parquet").column("label").to_pylist()) == {"binance", "drift"}
     report = (out / "report.html").read_text()
     assert "binance" in report and "drift" in report and report.count("data:image/png") == 2

@@ -183,6 +183,9 @@ def write_comparison(results: dict[str, Result], out: Path, title: str,
         writer = csv.writer(handle)
         writer.writerow(["label", *SERIES])
         writer.writerows(long_rows)
+    stacked = {key: np.concatenate([result.series[key] for result in results.values()]) for key in SERIES}
+    labels_column = [label for label, result in results.items() for _ in range(len(result.series["time_s"]))]
+    files["parquet"] = write_series_parquet(stacked, out / "compare_series.parquet", label=labels_column)
     return files
 
 
@@ -204,6 +207,16 @@ def write_sweep(result: dict[str, Any], out: Path, title: str, contrast: dict[st
         for run in result["runs"]:
             writer.writerow([json.dumps(run["overrides"], sort_keys=True), *(run.get(k) for k in keys)])
     files["runs_csv"] = out / "sweep_runs.csv"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns: dict[str, list[Any]] = {"overrides": [json.dumps(run["overrides"], sort_keys=True)
+                                                   for run in result["runs"]]}
+    for key in keys:
+        values = [run.get(key) for run in result["runs"]]
+        columns[key] = [None if v is None else (v if isinstance(v, bool | int | float) else str(v)) for v in values]
+    pq.write_table(pa.table(columns), out / "sweep_runs.parquet")
+    files["runs_parquet"] = out / "sweep_runs.parquet"
     labels = [", ".join(f"{k}={v}" for k, v in row["point"].items()) or "config" for row in rows]
     images = [plot_bars(labels, {"recommended fund (USDT)": [float(r["recommended_fund"] or "nan") for r in rows],
                                  "fund drawdown VaR 95% (USDT)": [float(r["var_95"] or "nan") for r in rows],
