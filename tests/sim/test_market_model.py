@@ -142,3 +142,14 @@ def test_cli_compare_puts_policies_side_by_side(tmp_path: Path) -> None:
     assert set(pq.read_table(out / "compare_series.parquet").column("label").to_pylist()) == {"binance", "drift"}
     report = (out / "report.html").read_text()
     assert "binance" in report and "drift" in report and report.count("data:image/png") == 2
+
+
+@pytest.mark.parametrize("name", ["black_thursday.toml", "oct10_2025.yaml", "hourly_candles.json",
+                                  "monte_carlo_jumps.toml"])
+def test_example_configs_load_and_build_their_paths(name: str) -> None:
+    from solvent.sim.config import load_config
+    from solvent.sim.paths import build_path
+
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "sim" / name)
+    path = build_path(config["path"], int(config["seed"]), Path(config["_base_dir"]))
+    assert path.seconds >= 86_400 - config["path"]["step_s"] and np.all(path.prices > 0)
