@@ -18,6 +18,7 @@ from solvent.sim.paths import (
     gbm,
     jump_diffusion,
     reconstruction,
+    recorded_candle,
     rng_for,
 )
 
@@ -77,6 +78,7 @@ def test_a_file_without_ohlc_columns_is_refused(tmp_path: Path) -> None:
 
 
 def test_reconstructions_are_labelled_and_hit_the_recorded_candle() -> None:
+    assert recorded_candle("2020-03-12") == (7938.05, 7969.45, 4644.0, 4857.1)
     path = reconstruction("2020-03-12", 60, rng_for(1))
     assert path.label.startswith("RECONSTRUCTION") and "assumption" in path.source
     assert path.prices[0] == pytest.approx(7938.05) and path.prices[-1] == pytest.approx(4857.1)

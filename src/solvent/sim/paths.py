@@ -99,7 +99,8 @@ RECONSTRUCTIONS: dict[str, dict[str, Any]] = {
         "start": "2020-03-12T00:00:00Z",
         "waypoints": [(0.0, 7938.05), (1.0, 7969.45), (13.0, 5800.0), (23.5, 4644.0), (24.0, 4857.1)],
         "note": ("Open 7938.05, high 7969.45, low 4644.0 and close 4857.1 are the Coinbase daily candle of "
-                 "2020-03-12 (shared/data/btcusd_1d_2011-08_2025-09.csv); the hours of the high (01:00) and the "
+                 "2020-03-12 (read from solvent/sim/data/btcusd_1d_2020-03.csv, a slice of shared/data); "
+                 "the hours of the high (01:00) and the "
                  "low (23:30) and the two-leg shape (a 13:00 waypoint at 5,800) are assumptions, not record; "
                  "between waypoints a seeded Brownian bridge bounded by the day's high and low."),
     },
@@ -116,12 +117,29 @@ RECONSTRUCTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+DATA = FilePath(__file__).resolve().parent / "data"
+
+
+def recorded_candle(day: str) -> tuple[float, float, float, float]:
+    """(open, high, low, close) of a day in the shipped daily slice (`data/btcusd_1d_2020-03.csv`)."""
+    candles = load_candles(DATA / "btcusd_1d_2020-03.csv").between(day, None)
+    if len(candles) == 0:
+        raise ValueError(f"no daily candle for {day} in the shipped slice")
+    return float(candles.open[0]), float(candles.high[0]), float(candles.low[0]), float(candles.close[0])
+
+
 def reconstruction(name: str, step_s: int, rng: Generator, noise_vol: float = 0.8) -> PricePath:
-    """A labelled reconstruction (see `RECONSTRUCTIONS`): waypoints joined by a bounded bridge."""
+    """A labelled reconstruction (see `RECONSTRUCTIONS`): waypoints joined by a bounded bridge. For
+    12 Mar 2020 the open, high, low and close are read from the shipped daily candle."""
     if name not in RECONSTRUCTIONS:
         raise ValueError(f"unknown reconstruction {name!r} (known: {', '.join(RECONSTRUCTIONS)})")
     spec = RECONSTRUCTIONS[name]
-    return waypoint_path(spec["start"], spec["waypoints"], step_s, rng, noise_vol, spec["label"], spec["note"])
+    waypoints = list(spec["waypoints"])
+    if name == "2020-03-12":
+        o, h, lo, c = recorded_candle("2020-03-12")
+        waypoints[0], waypoints[1], waypoints[3], waypoints[4] = ((0.0, o), (waypoints[1][0], h),
+                                                                  (waypoints[3][0], lo), (24.0, c))
+    return waypoint_path(spec["start"], waypoints, step_s, rng, noise_vol, spec["label"], spec["note"])
 
 
 def waypoint_path(start: str, waypoints: list[tuple[float, float]], step_s: int, rng: Generator,
