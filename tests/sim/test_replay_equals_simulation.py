@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from solvent import scenario
 from solvent.sim.runner import Simulation
 
@@ -54,3 +56,16 @@ def test_money_is_conserved_through_a_crash_with_adl(crash_config) -> None:
     assert ledger.totals()["USDT"] == int(deposited * 10**8) == -ledger.balance(L.EXTERNAL, "USDT")
     for prefix in ("trader:", "isolated:", "fund:"):
         assert all(amount >= 0 for _, _, amount in ledger.accounts(prefix))
+
+
+@pytest.mark.parametrize("preset", ["bybit", "hyperliquid", "drift"])
+def test_the_liquidation_index_agrees_with_a_full_scan_at_every_simulated_mark_step(crash_config, preset) -> None:
+    """The engine re-checks its index against a full scan at every mark step (`verify_index`) and raises
+    if they differ: a simulated crash with partial liquidations, cooldowns, ADL and socialized loss."""
+    crash_config["path"]["step_s"] = 300
+    crash_config["population"]["traders"] = 150
+    simulation = Simulation(crash_config, overrides={"preset": preset, "fund": "2000"}, record=False)
+    simulation.engine.verify_index = True
+    summary = simulation.run().summary
+    assert summary["liquidations"] > 50 and summary["rejected"] == 0
+    assert summary["adl_count"] > 0 or float(summary["socialized_loss"]) > 0
