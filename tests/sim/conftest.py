@@ -13,7 +13,7 @@ CRASH: dict[str, Any] = {
     "name": "test-crash",
     "seed": 1,
     "fund": "20000",
-    "path": {"kind": "reconstruction", "event": "2020-03-12", "step_s": 60},
+    "path": {"kind": "reconstruction", "event": "2020-03-12", "step_s": 120},
     "population": {"traders": 300, "size_median": 0.3, "leverage": [5, 10, 20, 25, 50, 100],
                    "leverage_weights": [0.1, 0.3, 0.3, 0.1, 0.15, 0.05], "entry_spread": 0.02, "entry_levels": 41},
     "makers": {"count": 2, "levels": 5, "depth": 0.5, "thinning": 1.5, "calm_vol": 0.5, "stub_offset": 0.06,

@@ -62,7 +62,7 @@ def test_money_is_conserved_through_a_crash_with_adl(crash_config) -> None:
 def test_the_liquidation_index_agrees_with_a_full_scan_at_every_simulated_mark_step(crash_config, preset) -> None:
     """The engine re-checks its index against a full scan at every mark step (`verify_index`) and raises
     if they differ: a simulated crash with partial liquidations, cooldowns, ADL and socialized loss."""
-    crash_config["path"]["step_s"] = 300
+    crash_config["path"]["step_s"] = 600
     crash_config["population"]["traders"] = 150
     simulation = Simulation(crash_config, overrides={"preset": preset, "fund": "2000"}, record=False)
     simulation.engine.verify_index = True

@@ -12,7 +12,7 @@ from solvent.sim.sweep import p_adl_at, recommended_fund, sweep, value_at_risk
 def test_serial_processes_and_dask_local_cluster_agree(crash_config) -> None:
     distributed = pytest.importorskip("distributed")
     crash_config["sweep"].update({"paths": 2, "grid": {"preset": ["binance", "dydx"]}, "funds": [], "verify": False})
-    crash_config["path"]["step_s"] = 120
+    crash_config["path"]["step_s"] = 240
     serial = sweep(crash_config)
     local = sweep(crash_config, workers=2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
