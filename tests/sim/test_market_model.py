@@ -153,3 +153,11 @@ def test_example_configs_load_and_build_their_paths(name: str) -> None:
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "sim" / name)
     path = build_path(config["path"], int(config["seed"]), Path(config["_base_dir"]))
     assert path.seconds >= 86_400 - config["path"]["step_s"] and np.all(path.prices > 0)
+
+
+def test_population_tier_lookup_matches_the_engines() -> None:
+    from solvent.sim.population import _tier_at
+
+    market = _market()
+    for notional in (0, 5 * 10**12, 5 * 10**12 + 1, 10**14, 6 * 10**16, 10**20):
+        assert _tier_at(market, notional) is market.tier_at(notional)

@@ -14,12 +14,13 @@ import csv
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from solvent.markets import Market
+from solvent.markets import Market, Tier
 from solvent.sim.paths import rng_for
 
 HOUSE = "house"
@@ -87,12 +88,13 @@ def traders_from_csv(path: Path, market: Market, start_price: float) -> list[Tra
 def _trader(name: str, side: int, lots: int, leverage: int, mode: str, entry: int, buffer: float, market: Market,
             start_price: float) -> Trader:
     notional = market.notional_units(lots, entry)
-    leverage = min(leverage, market.tier_at(notional).max_leverage)
+    tier = _tier_at(market, notional)
+    leverage = min(leverage, tier.max_leverage)
     # a position opened at a worse price than the start must not begin life underwater: keep at least
     # half its initial margin after the adverse move and the maintenance margin
     start_ticks_exact = start_price / float(market.tick_size)
     adverse_fraction = max(0.0, side * (entry - start_ticks_exact) / entry)
-    mmr = float(market.tier_at(notional).mmr)
+    mmr = float(tier.mmr)
     leverage = max(1, min(leverage, int(0.5 / (adverse_fraction + mmr))))
     scale = Decimal(10) ** market.settle.decimals
     notional_human = Decimal(int(notional)) / scale
@@ -104,6 +106,20 @@ def _trader(name: str, side: int, lots: int, leverage: int, mode: str, entry: in
     deposit = (initial * Decimal("1.001") + fee + adverse + extra + Decimal("0.01")).quantize(
         Decimal("0.01"), rounding=ROUND_CEILING)
     return Trader(name, side, lots, leverage, mode, entry, str(deposit))
+
+
+def _tier_at(market: Market, notional: int | Fraction) -> Tier:
+    """`market.tier_at` with the tier bounds computed once per market (they are hashed on every engine call)."""
+    bounds = _BOUNDS.get(market.name)
+    if bounds is None or bounds[0] is not market:
+        bounds = _BOUNDS[market.name] = (market, market.tier_bounds)
+    for index, bound in enumerate(bounds[1]):
+        if notional <= bound:
+            return market.tiers[index]
+    return market.tiers[-1]
+
+
+_BOUNDS: dict[str, tuple[Market, tuple[int | Fraction, ...]]] = {}
 
 
 def opening_commands(traders: list[Trader], market: Market, time_ms: int) -> list[dict[str, Any]]:
