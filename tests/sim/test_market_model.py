@@ -98,6 +98,8 @@ def test_config_refuses_unknown_keys_and_knobs() -> None:
         merged({"makers": {"dept": 1}})
     with pytest.raises(ConfigError, match="unknown knobs"):
         merged({"policy": {"adl_ranking": "x"}})
+    with pytest.raises(ConfigError, match="linear markets only"):
+        merged({"market": {"type": "inverse"}})
     config = with_overrides(merged({}), {"fund": 5, "preset": "dydx", "max_slippage": "0.05", "makers.depth": 1})
     assert venue_document(config)["funds"]["BTCUSDT"]["balance"] == "5"
     assert config["policy"] == {"preset": "dydx", "max_slippage": "0.05"} and config["makers"]["depth"] == 1

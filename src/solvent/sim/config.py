@@ -117,6 +117,8 @@ def merged(raw: dict[str, Any]) -> dict[str, Any]:
     unknown_knobs = set(config["policy"]) - _POLICY_KNOBS - {"preset"}
     if unknown_knobs:
         raise ConfigError(f"policy: unknown knobs {sorted(unknown_knobs)}")
+    if config["market"].get("type", "linear") != "linear":
+        raise ConfigError("market: the simulator's population and makers are written for linear markets only")
     config["fund"] = str(config["fund"])
     return config
 
