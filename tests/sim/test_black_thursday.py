@@ -22,7 +22,8 @@ def test_recommended_fund_keeps_adl_off_and_a_tenth_of_it_does_not(crash_config,
     contrast = result["contrast"]
     at_recommended, at_tenth = contrast.values()
     assert Decimal(at_recommended["fund_start"]) == recommended
-    assert Decimal(at_recommended["fund_min"]) < recommended  # the fund falls ...
+    assert result["contrast_seed"] == result["seeds"][needs.index(max(needs))]  # the worst path
+    assert Decimal(at_recommended["fund_min"]) == 0  # the fund falls all the way, exactly ...
     assert at_recommended["adl_count"] == 0  # ... but ADL stays off
     assert at_tenth["adl_count"] > 0 and at_tenth["adl_notional"] > 0
     report = (tmp_path / "report.html").read_text(encoding="utf-8")

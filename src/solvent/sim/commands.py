@@ -67,7 +67,8 @@ def compare(config: dict[str, Any], out: Path, policies: list[Any] | None = None
 def run_sweep(config: dict[str, Any], out: Path, *, workers: int = 1, dask: str | None = None,
               contrast_factor: float = 10.0, console: Console | None = None, show_progress: bool = True
               ) -> dict[str, Any]:
-    """The sweep, then (first grid point) one path at the recommended fund and at recommended/factor."""
+    """The sweep, then (first grid point) its worst path (the one whose need set the recommendation) at the
+    recommended fund and at recommended/factor."""
     console = console or Console(stderr=True)
     with progress_bar(console, f"sweep {config['name']}", show_progress) as update:
         result = sweep(config, workers=workers, dask=dask, progress=update)
@@ -77,11 +78,15 @@ def run_sweep(config: dict[str, Any], out: Path, *, workers: int = 1, dask: str 
         recommended = Decimal(first["recommended_fund"])
         smaller = (recommended / Decimal(str(contrast_factor))).quantize(Decimal("0.01"))
         point_config = with_overrides(config, first["point"])
+        bounded = [(Decimal(need), seed) for need, seed in zip(first["needs"], result["seeds"], strict=True)
+                   if need is not None and Decimal(need) <= recommended]
+        worst_seed = max(bounded)[1] if bounded else int(config["seed"])
         for label, fund in ((f"recommended fund {recommended:,.2f}", recommended),
                             (f"fund / {contrast_factor:g} = {smaller:,.2f}", smaller)):
             with progress_bar(console, label, show_progress) as update:
-                contrast[label] = Simulation(point_config, int(config["seed"]), {"fund": str(fund)},
+                contrast[label] = Simulation(point_config, worst_seed, {"fund": str(fund)},
                                              record=False).run(update)
+        result["contrast_seed"] = worst_seed
         result["contrast"] = {label: {key: run.summary[key] for key in ("fund_start", "fund_end", "fund_min",
                                                                           "adl_count", "adl_notional", "liquidations")}
                               for label, run in contrast.items()}

@@ -228,7 +228,8 @@ def write_sweep(result: dict[str, Any], out: Path, title: str, contrast: dict[st
     if contrast:
         first = next(iter(contrast.values()))
         crows = [{"label": label, **r.summary} for label, r in contrast.items()]
-        sections.append(("The recommended fund against a much smaller one (same path, same population)",
+        sections.append((f"The recommended fund against a much smaller one (the worst path, seed "
+                         f"{result.get('contrast_seed')}; same population)",
                          path_note(first) + table_html(crows, SUMMARY_COLUMNS)))
         images.append(plot_runs(contrast, out / "contrast_series.png", "recommended fund vs a much smaller one"))
         for label, run in contrast.items():
