@@ -211,3 +211,39 @@ def test_the_signature_check_in_isolation() -> None:
         check_timestamp(Params({"timestamp": "1000"}), 7001)
     assert (stale.value.code, stale.value.status) == (-1021, 400)
     check_timestamp(Params({"timestamp": "1000", "recvWindow": "6001"}), 7001)
+
+
+def test_the_other_endpoints_read_the_engine(api: Api, alice: Binance) -> None:
+    """ping, time, symbolAdlRisk (the health report's level), premiumIndex, v2 positionRisk, balance,
+    cancelling all open orders, and the ADL quantile."""
+    bob = Binance(api.client, "key-bob", api.secrets["bob"])
+    assert api.client.get("/fapi/v1/ping").json() == {}
+    assert abs(api.client.get("/fapi/v1/time").json()["serverTime"] - time.time() * 1000) < 5000
+    alice.ok("POST", "/fapi/v1/leverage", {"symbol": "BTCUSDT", "leverage": 5})
+    alice.ok("POST", "/fapi/v1/marginType", {"symbol": "BTCUSDT", "marginType": "ISOLATED"})
+    bob.ok("POST", "/fapi/v1/order", {**ORDER, "side": "SELL", "quantity": "1"})
+    alice.ok("POST", "/fapi/v1/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.4"})
+    api.root.ok("POST", "/api/v1/operator/mark-prices", {"market": "BTCUSDT", "price": "7100"})
+    health = api.client.get("/api/v1/public/health").json()["BTCUSDT"]
+    assert api.client.get("/fapi/v1/symbolAdlRisk", params={"symbol": "BTCUSDT"}).json()["adlRisk"] == \
+        health["adl_risk"]
+    [premium] = api.client.get("/fapi/v1/premiumIndex").json()
+    assert premium["markPrice"] == "7100" and premium["symbol"] == "BTCUSDT"
+    [row] = [row for row in alice.ok("GET", "/fapi/v2/positionRisk") if row["symbol"] == "BTCUSDT"]
+    native = api.alice.ok("GET", "/api/v1/accounts/alice")["positions"]["BTCUSDT"]
+    assert (row["leverage"], row["marginType"], row["positionAmt"], row["notional"]) == ("5", "isolated", "0.4", "2840")
+    assert row["liquidationPrice"] == native["liquidation_price"] != "0" and row["unRealizedProfit"] == "40"
+    assert row["isolatedWallet"] == native["margin"] == "560" and row["isolatedMargin"] == "600"  # 560 + uPnL
+    [short] = bob.ok("GET", "/fapi/v3/positionRisk")
+    bob_native = api.bob.ok("GET", "/api/v1/accounts/bob")["positions"]["BTCUSDT"]
+    assert short["notional"] == "-2840" and short["adl"] == bob_native["adl_quantile"]
+    assert short["liquidationPrice"] == bob_native["liquidation_price"]
+    [quantile] = bob.ok("GET", "/fapi/v1/adlQuantile")
+    assert quantile["adlQuantile"] == {"LONG": 0, "SHORT": bob_native["adl_quantile"],
+                                       "BOTH": bob_native["adl_quantile"]}
+    [balance] = alice.ok("GET", "/fapi/v2/balance")
+    assert balance["asset"] == "USDT" and float(balance["availableBalance"]) < 100000
+    alice.ok("POST", "/fapi/v1/order", {**ORDER, "price": "6000"})
+    assert len(alice.ok("GET", "/fapi/v1/openOrders")) == 1
+    assert alice.ok("DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})["code"] == 200
+    assert alice.ok("GET", "/fapi/v1/openOrders") == [] == api.alice.ok("GET", "/api/v1/accounts/alice/orders")

@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from solvent.engine.core import Engine
+from solvent.engine.reports import health
 from solvent.engine.timefmt import parse_time
 from solvent.markets import Market
 from solvent.service.access import Service
@@ -29,6 +30,7 @@ from solvent.service.fapi_views import (
     futures_markets,
     insurance_balances,
     leverage_brackets,
+    max_notional,
     order_json,
     position_rows,
     premium_index,
@@ -182,8 +184,6 @@ async def insurance(request: Request) -> Any:
 @router.get("/v1/symbolAdlRisk")
 async def symbol_adl_risk(request: Request) -> Any:
     """The engine's ADL risk level per symbol (low / medium / high, from fund coverage)."""
-    from solvent.engine.reports import health
-
     call = await public(request)
     market = call.market(required=False)
     levels = call.service.cached("health", lambda: health(call.engine))
@@ -296,9 +296,7 @@ async def set_leverage(request: Request) -> dict[str, Any]:
     refusal = _rejection(result)
     if refusal is not None:
         raise FapiError(-4028, f"Leverage {leverage} is not valid: {refusal['reason']}")
-    allowed = [tier.max_notional for tier in market.tiers if tier.max_leverage >= leverage]
-    return {"leverage": leverage, "maxNotionalValue": str(int(allowed[-1])) if allowed else "0",
-            "symbol": market.name}
+    return {"leverage": leverage, "maxNotionalValue": max_notional(market, leverage), "symbol": market.name}
 
 
 @router.post("/v1/marginType")

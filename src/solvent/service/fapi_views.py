@@ -23,8 +23,7 @@ _TIF = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK", "post_only": "GTX"}
 
 def text(value: Decimal) -> str:
     """Plain decimal text without exponent or trailing zeros."""
-    out = format(value.normalize(), "f") if value else "0"
-    return out
+    return format(value.normalize(), "f") if value else "0"
 
 
 def futures_markets(engine: Engine) -> dict[str, Market]:
@@ -136,9 +135,7 @@ def order_json(engine: Engine, record: OrderRecord) -> dict[str, Any]:
 
 def user_trade(event: dict[str, Any], account: str, index: OrderIndex, settle: str, time_ms: int) -> dict[str, Any]:
     maker = event["maker"] == account
-    side = event["taker_side"] if not maker else ("sell" if event.get("taker_side") == "buy" else "buy")
-    if "taker_side" not in event:  # a liquidation fill: the liquidated account is the taker
-        side = "buy" if maker else "sell"
+    side = event["taker_side"] if not maker else ("sell" if event["taker_side"] == "buy" else "buy")
     client_id = event["maker_order"] if maker else event["taker_order"]
     price, qty = Decimal(event["price"]), Decimal(event["qty"])
     return {
@@ -188,7 +185,7 @@ def position_rows(engine: Engine, account: str, version: int) -> list[dict[str, 
         else:
             row.update({"leverage": str(position["leverage"] if position else leverage),
                         "marginType": "isolated" if (position["margin_mode"] if position else mode) == "isolated"
-                        else "cross", "isAutoAddMargin": "false", "maxNotionalValue": _max_notional(market, leverage)})
+                        else "cross", "isAutoAddMargin": "false", "maxNotionalValue": max_notional(market, leverage)})
         rows.append(row)
     return rows
 
@@ -201,7 +198,7 @@ def _initial_margin(engine: Engine, market: Market, position: dict[str, Any] | N
     return market.settle.format(initial_margin_units(market, lots, mark, int(position["leverage"])))
 
 
-def _max_notional(market: Market, leverage: int) -> str:
+def max_notional(market: Market, leverage: int) -> str:
     """The largest notional the leverage allows: the cap of the last tier whose max leverage admits it."""
     allowed = [tier.max_notional for tier in market.tiers if tier.max_leverage >= leverage]
     return format_fraction(allowed[-1]) if allowed else "0"
