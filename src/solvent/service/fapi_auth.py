@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from solvent.service.access import Service
 from solvent.service.errors import ApiError
 from solvent.service.venue import ApiKey
 
@@ -139,11 +140,11 @@ def verify(request: Request, params: Params, query: bytes, body: bytes, key: Api
     return key
 
 
-def secret_of(service: object, key: ApiKey | None) -> str | None:
+def secret_of(service: Service, key: ApiKey | None) -> str | None:
     """The key's secret from the service (None when it does not match this server's master key)."""
     if key is None:
         return None
     try:
-        return service.secret(key)  # type: ignore[attr-defined, no-any-return]
+        return service.secret(key)
     except ApiError:
         return None
