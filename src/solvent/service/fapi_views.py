@@ -151,9 +151,10 @@ def _signed_notional(position: dict[str, Any], mark: str) -> Decimal:
     return Decimal(position["qty"]) * Decimal(mark)
 
 
-def position_rows(engine: Engine, account: str, version: int) -> list[dict[str, Any]]:
+def position_rows(engine: Engine, account: str, version: int,
+                  view: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """positionRisk (v2 or v3): the native account view's positions (LP, margin, ADL quantile)."""
-    view = account_view(engine, account)
+    view = account_view(engine, account) if view is None else view
     rows = []
     known = engine.accounts[account]
     updated = max(engine.now, 1)
@@ -240,7 +241,7 @@ def account_json(engine: Engine, account: str, version: int) -> dict[str, Any]:
         for key, value in (("wallet", wallet), ("upnl", upnl), ("mm", mm), ("im", pim + oim), ("pim", pim),
                            ("oim", oim), ("free", free), ("cross", Decimal(asset.format(wallet_units)))):
             totals[key] += value
-    positions = position_rows(engine, account, 3)
+    positions = position_rows(engine, account, 3, view)
     out: dict[str, Any] = {
         "totalInitialMargin": text(totals["im"]), "totalMaintMargin": text(totals["mm"]),
         "totalWalletBalance": text(totals["wallet"]), "totalUnrealizedProfit": text(totals["upnl"]),
