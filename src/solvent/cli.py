@@ -197,6 +197,89 @@ def demo(
                                               on_step=lambda: progress.advance(task)))
         except KeyboardInterrupt:
             pass
+# ---- the stress simulator (issue 7): thin wrappers over solvent.sim.commands -------------------------
+def _sim_config(config_file: Path, settings: list[str] | None) -> dict:
+    from solvent.sim.config import ConfigError, load_config, with_overrides
+
+    try:
+        config = load_config(config_file)
+        overrides = {}
+        for item in settings or []:
+            key, _, value = item.partition("=")
+            overrides[key] = _setting_value(value)
+        return with_overrides(config, overrides)
+    except (OSError, ValueError, ConfigError) as error:
+        err.print(f"[red]{config_file}: {error}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _setting_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+_SET_HELP = "KEY=VALUE: fund, preset, a policy knob or section.key (repeatable)."
+
+
+@app.command()
+def simulate(
+    config_file: Annotated[Path, typer.Argument(help="Simulation config (.toml, .yaml, .json).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: outputs.dir).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the config's).")] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
+) -> None:
+    """Run one stress simulation on the engine: series CSV/Parquet, summary JSON, scenario, report."""
+    from solvent.sim.commands import simulate as run
+
+    config = _sim_config(config_file, settings)
+    folder = out or Path(config["outputs"]["dir"])
+    result = run(config, folder, seed=seed)
+    json.dump(result.summary, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    err.print(f"outputs in {folder}")
+
+
+@app.command()
+def compare(
+    config_file: Annotated[Path, typer.Argument(help="Simulation config (.toml, .yaml, .json).")],
+    policies: Annotated[str | None, typer.Option(
+        "--policies", help="Comma-separated presets (default: the config's compare.policies).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
+) -> None:
+    """One scenario under several presets/knobs side by side (table and charts)."""
+    from solvent.sim.commands import compare as run
+    from solvent.sim.report import SUMMARY_COLUMNS
+
+    config = _sim_config(config_file, settings)
+    folder = out or Path(config["outputs"]["dir"]) / "compare"
+    chosen = policies.split(",") if policies else None
+    results = run(config, folder, chosen)
+    rows = [{"label": label, **result.summary} for label, result in results.items()]
+    json.dump([{key: row[key] for key in SUMMARY_COLUMNS} for row in rows], sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    err.print(f"outputs in {folder}")
+
+
+@app.command()
+def sweep(
+    config_file: Annotated[Path, typer.Argument(help="Simulation config with a [sweep] section.")],
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Local processes (1 = serial).")] = 1,
+    dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler ADDRESS to run on.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
+) -> None:
+    """Monte Carlo and knob grid: P(ADL), fund drawdown VaR/ES, the smallest fund meeting the ADL target."""
+    from solvent.sim.commands import run_sweep
+
+    config = _sim_config(config_file, settings)
+    folder = out or Path(config["outputs"]["dir"]) / "sweep"
+    result = run_sweep(config, folder, workers=workers, dask=dask)
+    json.dump({"rows": result["rows"], "contrast": result.get("contrast")}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    err.print(f"outputs in {folder}")
 
 
 def main() -> None:  # pragma: no cover

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from solvent.formulas import Tier, build_tiers
@@ -66,6 +65,9 @@ class Market:
     direction: int
     #: `scale` as an int for linear markets whose tick·lot is a whole number of units, else 0
     scale_int: int = 0
+    #: each tier's upper bound in settle units, computed once (hashing the tiers per lookup cost more
+    #: than the lookup itself)
+    tier_bounds: tuple[int | Fraction, ...] = ()
 
     # ---- conversions -------------------------------------------------------------------------
     def price_ticks(self, field: str, raw: object) -> int:
@@ -102,15 +104,11 @@ class Market:
 
     def tier_at(self, notional_units: int | Fraction) -> Tier:
         """The tier whose band holds the notional (in settle units); compared in units, no conversion."""
-        bounds = self.tier_bounds
+        bounds = self.tier_bounds or _tier_bounds(self.tiers, self.settle.decimals)
         for index, bound in enumerate(bounds):
             if notional_units <= bound:
                 return self.tiers[index]
         return self.tiers[-1]
-
-    @property
-    def tier_bounds(self) -> tuple[int | Fraction, ...]:
-        return _tier_bounds(self.tiers, self.settle.decimals)
 
     def maintenance_units(self, notional_units: int | Fraction) -> Fraction:
         """MM = notional·mmr − cum of the tier the notional falls in, in settle units, exact."""
@@ -122,7 +120,6 @@ class Market:
         return self.tiers[0].max_leverage
 
 
-@lru_cache(maxsize=1024)
 def _tier_bounds(tiers: tuple[Tier, ...], decimals: int) -> tuple[int | Fraction, ...]:
     """Each tier's max notional in settle units (ints when whole): the hot path compares against these."""
     bounds: list[int | Fraction] = []
@@ -205,7 +202,8 @@ def parse_market(name: str, spec: object, assets: dict[str, Asset]) -> Market:
     return Market(name=name, type=kind, base=str(base), quote=str(quote), settle=settle, tick_size=tick, lot_size=lot,
                   contract_size=contract, maker_fee=maker, taker_fee=taker, tiers=tiers, fund=fund,
                   fund_fee_share=share, scale=scale, direction=direction,
-                  scale_int=scale.numerator if direction == 1 and scale.denominator == 1 else 0)
+                  scale_int=scale.numerator if direction == 1 and scale.denominator == 1 else 0,
+                  tier_bounds=_tier_bounds(tiers, settle.decimals))
 
 
 @dataclass(frozen=True, slots=True)
