@@ -247,3 +247,24 @@ def test_the_other_endpoints_read_the_engine(api: Api, alice: Binance) -> None:
     assert len(alice.ok("GET", "/fapi/v1/openOrders")) == 1
     assert alice.ok("DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})["code"] == 200
     assert alice.ok("GET", "/fapi/v1/openOrders") == [] == api.alice.ok("GET", "/api/v1/accounts/alice/orders")
+
+
+def test_order_ids_survive_a_restart(tmp_path: Path) -> None:
+    """orderId is the seq of the order's engine event: a venue restored from its snapshot and journal
+    answers the same ids with the same orders."""
+    db = str(tmp_path / "journal.db")
+    with start(db, rate_limit=100_000) as client:
+        api = Api(client)
+        alice = Binance(client, "key-alice", api.secrets["alice"])
+        placed = alice.ok("POST", "/fapi/v1/order", ORDER)
+        alice.ok("DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": placed["orderId"]})
+        kept = alice.ok("POST", "/fapi/v1/order", {**ORDER, "price": "6500"})
+    with start(db, rate_limit=100_000) as client:
+        alice = Binance(client, "key-alice", api.secrets["alice"])
+        assert alice.ok("GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": placed["orderId"]})["status"] == \
+            "CANCELED"
+        assert alice.ok("GET", "/fapi/v1/openOrders") == [kept]
+
+
+def test_an_unknown_fapi_path_is_a_binance_error(api: Api) -> None:
+    refused(api.client.get("/fapi/v1/klines?symbol=BTCUSDT"), -1000, 404)

@@ -508,3 +508,9 @@ async def force_orders(request: Request) -> list[dict[str, Any]]:
         if record is not None and _within(record.time, start, end):
             out.append(order_json(call.engine, record))
     return out[-limit:]
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])  # defined last: matched last
+async def unknown(path: str) -> None:
+    raise FapiError(-1000, f"Unknown endpoint /fapi/{path}: this venue serves a subset of Binance's futures API.",
+                    404)
