@@ -14,8 +14,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from solvent.engine.core import Engine
 from solvent.service.fapi_auth import FapiError, Params, check_timestamp, signed_payload
+from solvent.service.fapi_orders import OrderIndex
+from solvent.service.fapi_views import ticker_24h
 from tests.service.conftest import Api, start
+from tests.service.support import BTCUSDT
 
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.1", "price": "7000",
          "timeInForce": "GTC"}
@@ -268,3 +272,29 @@ def test_order_ids_survive_a_restart(tmp_path: Path) -> None:
 
 def test_an_unknown_fapi_path_is_a_binance_error(api: Api) -> None:
     refused(api.client.get("/fapi/v1/klines?symbol=BTCUSDT"), -1000, 404)
+
+
+def test_the_24h_ticker_counts_the_fills_of_the_last_24_hours_of_engine_time() -> None:
+    engine = Engine()
+    engine.apply({"op": "add_asset", "asset": "USDT", "decimals": 8})
+    engine.apply({"op": "add_asset", "asset": "BTC", "decimals": 8})
+    engine.apply({"op": "add_market", **{k: v for k, v in BTCUSDT.items() if k != "market"}, "market": "BTCUSDT"})
+    for name in ("maker", "taker"):
+        engine.apply({"op": "deposit", "account": name, "asset": "USDT", "amount": "1000000"})
+
+    def trade(hour: int, price: str, qty: str) -> None:
+        time_ms = 1_600_000_000_000 + hour * 3_600_000
+        for account, side in (("maker", "sell"), ("taker", "buy")):
+            events = engine.apply({"op": "order", "account": account, "market": "BTCUSDT", "side": side,
+                                   "price": price, "qty": qty, "time": time_ms})
+            assert events[0]["type"] == "order", events
+
+    trade(0, "7000", "1")  # 26 h before the last: outside the window
+    trade(3, "7100", "0.5")
+    trade(26, "7300", "0.5")
+    index = OrderIndex(engine).update()
+    ticker = ticker_24h(engine, index, engine.markets["BTCUSDT"], 0)
+    assert (ticker["openPrice"], ticker["lastPrice"], ticker["highPrice"], ticker["lowPrice"]) == (
+        "7100", "7300", "7300", "7100")
+    assert (ticker["volume"], ticker["quoteVolume"], ticker["count"]) == ("1", "7200", 2)
+    assert ticker["priceChange"] == "200" and ticker["weightedAvgPrice"] == "7200"

@@ -4,6 +4,7 @@ module only renames, signs and formats. Numbers are decimal strings as Binance s
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from decimal import Decimal
 from typing import Any
 
@@ -85,7 +86,8 @@ def premium_index(engine: Engine, market: Market, now_ms: int) -> dict[str, Any]
 def ticker_24h(engine: Engine, index: OrderIndex, market: Market, now_ms: int) -> dict[str, Any]:
     """Last price and the 24 h window (engine time) of the market's fills."""
     since = engine.now - 24 * 3600 * 1000
-    fills = [fill for fill in index.fills.get(market.name, []) if fill.time > since]
+    every = index.fills.get(market.name, [])
+    fills = every[bisect_right(every, since, key=lambda fill: fill.time):]  # fills are in time order
     last = engine.last_prices.get(market.name)
     last_text = "0" if last is None else market.format_price(last)
     volume = sum((fill.qty for fill in fills), ZERO)
