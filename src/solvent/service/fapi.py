@@ -231,14 +231,17 @@ async def balance(request: Request) -> list[dict[str, Any]]:
              "marginAvailable": True, "updateTime": row["updateTime"]} for row in rows]
 
 
-async def _positions(request: Request, version: int) -> list[dict[str, Any]]:
-    call = await signed(request)
-    market = call.market(required=False)
+def _rows(call: Call, version: int = 3) -> list[dict[str, Any]]:
     if not call.known():
         return []
     assert call.account is not None
-    rows = position_rows(call.engine, call.account, version)
-    return [row for row in rows if market is None or row["symbol"] == market.name]
+    return position_rows(call.engine, call.account, version)
+
+
+async def _positions(request: Request, version: int) -> list[dict[str, Any]]:
+    call = await signed(request)
+    market = call.market(required=False)
+    return [row for row in _rows(call, version) if market is None or row["symbol"] == market.name]
 
 
 @router.get("/v2/positionRisk")
@@ -265,7 +268,7 @@ async def adl_quantile(request: Request) -> list[dict[str, Any]]:
     call = await signed(request)
     market = call.market(required=False)
     out = []
-    for row in (await _rows(call)):
+    for row in _rows(call):
         if market is not None and row["symbol"] != market.name:
             continue
         long = not row["positionAmt"].startswith("-")
@@ -273,13 +276,6 @@ async def adl_quantile(request: Request) -> list[dict[str, Any]]:
         out.append({"symbol": row["symbol"], "adlQuantile": {"LONG": quantile if long else 0,
                                                              "SHORT": 0 if long else quantile, "BOTH": quantile}})
     return out
-
-
-async def _rows(call: Call) -> list[dict[str, Any]]:
-    if not call.known():
-        return []
-    assert call.account is not None
-    return position_rows(call.engine, call.account, 3)
 
 
 # ---- settings -----------------------------------------------------------------------------------------
