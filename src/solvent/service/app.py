@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from solvent.service import api_operator, api_page, api_public, api_trader, auth, errors
+from solvent.service import api_operator, api_page, api_public, api_trader, auth, errors, fapi
 from solvent.service.access import Service
 from solvent.service.fastpath import OrderFastPath
 from solvent.service.journal import open_journal
@@ -51,6 +51,7 @@ def create_app(db: str, master: bytes, *, rate_limit: float = 200.0, burst: floa
     app.include_router(api_trader.router)  # first: routes are matched in order and orders are the hot path
     app.include_router(api_public.router)
     app.include_router(api_operator.router)
+    fapi.install(app)  # the Binance USDⓈ-M-compatible API (/fapi), outside the OpenAPI schema
     api_page.install(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     return app
