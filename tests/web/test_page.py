@@ -6,7 +6,9 @@
   and the daily report table shows exactly the API's figures;
 - "verify" re-checks the hash chain in the browser: verified as served, broken when an entry is
   tampered with on the way (a venue serving a doctored history);
-- a screenshot is saved to `artifacts/transparency-page.png` (CI keeps it; the README links it).
+- a screenshot is saved to `artifacts/transparency-page.png` (CI keeps it; the README links it);
+- the trader page (`/trader`), signed in the browser with a trader key, shows the account's positions
+  with the liquidation price and ADL quantile the API gives.
 """
 
 from __future__ import annotations
@@ -46,10 +48,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DB: list[Path] = []
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_browser()
     db = tmp_path_factory.mktemp("demo") / "demo.db"
+    DB[:] = [db]
     port = _free_port()
     command = [str(Path(sys.executable).parent / "solvent"), "demo", "--db", str(db), "--port", str(port),
                "--speed", str(SPEED)]
@@ -155,4 +161,51 @@ def test_page_live_feed_charts_tables_and_verify(server: str, browser: Any) -> N
         f"document.querySelector(\"[data-fund='{name}'] .verify-result\").dataset.result === 'broken'",
         timeout=30_000)
     assert "entry 3" in card.locator(".verify-result").inner_text()
+    page.close()
+
+
+def test_trader_page_shows_my_liquidation_price_and_adl_quantile(server: str, browser: Any) -> None:
+    from solvent.service import auth
+
+    _wait_replayed(server)
+    master = auth.load_master_key(Path(str(DB[0]) + ".key"), create=False)
+    root = auth.derive_secret(master, auth.ROOT_KEY)
+
+    def signed(method: str, path: str, key: str, secret: str, body: dict[str, Any] | None = None) -> Any:
+        content = json.dumps(body).encode() if body is not None else b""
+        headers = auth.signed_headers(key, secret, method, path, content)
+        headers["content-type"] = "application/json"
+        response = httpx.request(method, server + path, headers=headers, content=content, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    state = signed("GET", "/api/v1/operator/state", auth.ROOT_KEY, root)
+    holders = sorted(name for name, account in state["state"]["accounts"].items()
+                     if name != demo.MM and any(float(p["qty"]) for p in account["positions"].values()))
+    assert holders, "someone still holds a position after the crash"
+    account = holders[0]
+    created = signed("POST", "/api/v1/operator/api-keys", auth.ROOT_KEY, root,
+                     {"key": f"key-{account}", "role": "trader", "account": account})
+    view = signed("GET", f"/api/v1/accounts/{account}", created["key"], created["secret"])
+    position = view["positions"][demo.MARKET]
+
+    page = browser.new_page()
+    page.goto(server + "/trader")
+    page.fill("input[name=account]", account)
+    page.fill("input[name=key]", created["key"])
+    page.fill("input[name=secret]", created["secret"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    row = page.locator(f"#positions tr[data-market='{demo.MARKET}']")
+    assert row.locator("td[data-key='liquidation_price']").inner_text() == str(position["liquidation_price"])
+    assert row.locator("td[data-key='bankruptcy_price']").inner_text() == str(position["bankruptcy_price"])
+    assert row.locator("td[data-quantile]").get_attribute("data-quantile") == str(position["adl_quantile"])
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "trader-page.png"), full_page=True)
+
+    page.fill("input[name=secret]", "0" * 64)  # a wrong secret is refused by the server
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='error']", timeout=15_000)
+    assert "401" in page.locator("#login-status").inner_text()
     page.close()

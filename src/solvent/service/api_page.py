@@ -1,4 +1,5 @@
-"""The public transparency page (`solvent/web/`): served at `/` with its static files, no auth, no CDN."""
+"""The public transparency page (`solvent/web/`) at `/` and a trader's own page at `/trader`, with their
+static files; no auth for the files themselves (the trader page signs its API calls), no CDN."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def page() -> FileResponse:
     return FileResponse(WEB / "index.html", media_type="text/html")
+
+
+@router.get("/trader")
+async def trader_page() -> FileResponse:
+    """A trader's own positions, liquidation prices and ADL quantiles, signed in the browser."""
+    return FileResponse(WEB / "trader.html", media_type="text/html")
 
 
 def install(app: FastAPI) -> None:

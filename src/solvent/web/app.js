@@ -149,7 +149,7 @@ function drawChart(name, entries) {
     width, height: 200,
     scales: { x: { time: true } },
     series: [{}, { label: name, stroke: "#0969da", fill: "rgba(9,105,218,0.08)", width: 2,
-                   paths: uPlot.paths.stepped({ align: 1 }), points: { show: data[0].length < 60 } }],
+                   paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
     axes: [{}, { size: 70 }],
   }, data, holder);
   state.charts[name] = chart;
