@@ -13,18 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from solvent.engine import ledger as L
 from solvent.engine.accounts import Account, SpotOrder
-from solvent.engine.book import BUY, SELL, RestingOrder
+from solvent.engine.book import BUY, RestingOrder
 from solvent.engine.borrowing import MarginOps
 from solvent.engine.errors import Rejected
+from solvent.engine.order_terms import SIDE_NAMES, client_order_id, order_status, order_terms
 from solvent.money import ceil_fraction
 
 if TYPE_CHECKING:
     from solvent.engine.fields import Fields
     from solvent.markets import SpotMarket
 
-_SIDES = {"buy": BUY, "sell": SELL}
-_SIDE_NAMES = {BUY: "buy", SELL: "sell"}
-_TIFS = ("gtc", "ioc", "fok", "post_only")
+_SIDE_NAMES = SIDE_NAMES
 
 
 class SpotOps(MarginOps):
@@ -44,24 +43,8 @@ class SpotOps(MarginOps):
             if self.index_of(held) is None:
                 raise Rejected("market", f"no index price for {held}: a margin account holds only assets it can "
                                          f"value")
-        side = _SIDES[fields.choice("side", ("buy", "sell"))]
-        kind = fields.choice("type", ("limit", "market"), default="limit")
-        qty = market.qty_lots("qty", fields.require("qty"))
-        tif = fields.choice("tif", _TIFS, default="gtc" if kind == "limit" else "ioc")
-        price: int | None
-        if kind == "limit":
-            price = market.price_ticks("price", fields.require("price"))
-        else:
-            if fields.raw.get("price") is not None:
-                raise Rejected("price", "a market order takes no price")
-            if tif == "post_only":
-                raise Rejected("tif", "a market order cannot be post-only")
-            price = None
-            tif = "fok" if tif == "fok" else "ioc"
-        oid = fields.optional_text("id")
-        oid = f"{market.name}-{self.order_seq + 1}" if oid is None else fields.name("id")
-        if oid in account.used_ids:
-            raise Rejected("id", f"client order id {oid!r} was already used by {account.id}")
+        side, kind, qty, tif, price = order_terms(fields, market)
+        oid = client_order_id(fields, account, market.name, self.order_seq + 1)
 
         book = self.books[market.name]
         fills, self_trade = book.plan(side, price, qty, account.id)
@@ -97,12 +80,7 @@ class SpotOps(MarginOps):
         # ---- commit: nothing below refuses ----
         account.used_ids.add(oid)
         self.order_seq += 1
-        if filled == 0 and rest == 0:
-            status = "expired"
-        elif rest == 0:
-            status = "filled" if filled == qty else "partially_filled"
-        else:
-            status = "partially_filled" if filled else "new"
+        status = order_status(qty, filled, rest)
         extra = {}
         if qty - filled > rest:
             extra["reason"] = "self-trade prevented" if self_trade else ("no liquidity" if price is None else tif)
@@ -160,7 +138,5 @@ class SpotOps(MarginOps):
         orders = sorted((order for order in account.spot_orders.values() if order.holder_name == holder_name),
                         key=lambda order: order.seq)
         for order in orders:
-            self.books[order.market].cancel(order)
-            del account.spot_orders[order.oid]
-            self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason=reason)
+            self.drop_order(account, order, reason)
         return len(orders)

@@ -91,6 +91,10 @@ class EngineState:
         """An order on a spot pair (`SpotOps`)."""
         raise NotImplementedError
 
+    def drop_order(self, account: Account, order: Any, reason: str) -> None:
+        """Cancel one open order (`TradingOps`)."""
+        raise NotImplementedError
+
     def margin_view(self, account: Account) -> dict[str, Any]:
         """The account's margin accounts (`MarginOps`)."""
         raise NotImplementedError

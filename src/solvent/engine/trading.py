@@ -10,8 +10,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from solvent.engine import ledger as L
-from solvent.engine.accounts import CROSS, ISOLATED, MARGIN_MODES, Account, Order, Position
-from solvent.engine.book import BUY, SELL, RestingOrder
+from solvent.engine.accounts import CROSS, ISOLATED, MARGIN_MODES, Account, Order, Position, SpotOrder
+from solvent.engine.book import RestingOrder
 from solvent.engine.errors import Rejected
 from solvent.engine.margin import (
     entry_ticks,
@@ -21,6 +21,7 @@ from solvent.engine.margin import (
     round_ticks,
     upnl_exact,
 )
+from solvent.engine.order_terms import SIDE_NAMES, client_order_id, order_status, order_terms
 from solvent.engine.state import EngineState
 from solvent.money import ceil_fraction, ceil_times, floor_fraction, parse_fraction
 
@@ -28,9 +29,7 @@ if TYPE_CHECKING:
     from solvent.engine.fields import Fields
     from solvent.markets import Market
 
-_SIDES = {"buy": BUY, "sell": SELL}
-_SIDE_NAMES = {BUY: "buy", SELL: "sell"}
-_TIFS = ("gtc", "ioc", "fok", "post_only")
+_SIDE_NAMES = SIDE_NAMES
 
 
 class TradingOps(EngineState):
@@ -48,30 +47,12 @@ class TradingOps(EngineState):
             return self._spot_order(fields, pair)
         account = self.account(fields)
         market = self.market(fields)
-        side = _SIDES[fields.choice("side", ("buy", "sell"))]
-        kind = fields.choice("type", ("limit", "market"), default="limit")
-        qty = market.qty_lots("qty", fields.require("qty"))
-        tif = fields.choice("tif", _TIFS, default="gtc" if kind == "limit" else "ioc")
-        if kind == "limit":
-            price: int | None = market.price_ticks("price", fields.require("price"))
-        else:
-            if fields.raw.get("price") is not None:
-                raise Rejected("price", "a market order takes no price")
-            if tif == "post_only":
-                raise Rejected("tif", "a market order cannot be post-only")
-            price = None
-            tif = "fok" if tif == "fok" else "ioc"
+        side, kind, qty, tif, price = order_terms(fields, market)
         reduce_only = fields.boolean("reduce_only", False)
         current_mode, current_leverage = account.setting(market.name)
         mode = fields.choice("margin_mode", MARGIN_MODES, default=current_mode)
         leverage = fields.integer("leverage", default=current_leverage, low=1, high=market.max_leverage)
-        oid = fields.optional_text("id")
-        if oid is None:
-            oid = f"{market.name}-{self.order_seq + 1}"
-        else:
-            oid = fields.name("id")
-        if oid in account.used_ids:
-            raise Rejected("id", f"client order id {oid!r} was already used by {account.id}")
+        oid = client_order_id(fields, account, market.name, self.order_seq + 1)
         position = account.positions.get(market.name)
         position_qty = position.qty if position is not None else 0
         has_orders = any(order.market == market.name for order in account.orders.values())
@@ -134,12 +115,7 @@ class TradingOps(EngineState):
         account.used_ids.add(oid)
         account.settings[market.name] = (mode, leverage)
         self.order_seq += 1
-        if filled == 0 and rest == 0:
-            status = "expired"
-        elif rest == 0:
-            status = "filled" if filled == qty else "partially_filled"
-        else:
-            status = "partially_filled" if filled else "new"
+        status = order_status(qty, filled, rest)
         extra: dict[str, Any] = {}
         if remainder > rest:
             extra["reason"] = ("self-trade prevented" if self_trade else
@@ -220,9 +196,7 @@ class TradingOps(EngineState):
         """Cancel the account's open orders in `markets` (oldest first); returns how many."""
         orders = sorted((order for order in account.orders.values() if order.market in markets), key=lambda o: o.seq)
         for order in orders:
-            self.books[order.market].cancel(order)
-            del account.orders[order.oid]
-            self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason=reason)
+            self.drop_order(account, order, reason)
         return len(orders)
 
     def _charge_fee(self, account: Account, market: Market, notional: int | Fraction, rate: Fraction,
@@ -355,18 +329,10 @@ class TradingOps(EngineState):
     def _op_cancel(self, fields: Fields) -> None:
         account = self.account(fields)
         oid = fields.text("id")
-        spot = account.spot_orders.get(oid)
-        if spot is not None:
-            self.books[spot.market].cancel(spot)
-            del account.spot_orders[oid]
-            self.emit("cancel", account=account.id, market=spot.market, id=oid, reason="requested")
-            return
-        order = account.orders.get(oid)
+        order = account.orders.get(oid) or account.spot_orders.get(oid)
         if order is None:
             raise Rejected("id", f"no open order {oid!r} for {account.id}")
-        self.books[order.market].cancel(order)
-        del account.orders[oid]
-        self.emit("cancel", account=account.id, market=order.market, id=oid, reason="requested")
+        self.drop_order(account, order, "requested")
 
     def _op_cancel_all(self, fields: Fields) -> None:
         """Cancel every open order of the account (in `market` if given), oldest first; none is no error."""
@@ -379,12 +345,13 @@ class TradingOps(EngineState):
                         + [order for order in account.spot_orders.values() if order.market in markets],
                         key=lambda order: order.seq)
         for order in orders:
-            self.books[order.market].cancel(order)
-            if order.oid in account.orders:
-                del account.orders[order.oid]
-            else:
-                del account.spot_orders[order.oid]
-            self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason="requested")
+            self.drop_order(account, order, "requested")
+
+    def drop_order(self, account: Account, order: Order | SpotOrder, reason: str) -> None:
+        """Take an open order (futures or spot) out of its book and its account, with a `cancel` event."""
+        self.books[order.market].cancel(order)
+        del (account.orders if isinstance(order, Order) else account.spot_orders)[order.oid]
+        self.emit("cancel", account=account.id, market=order.market, id=order.oid, reason=reason)
 
     # ---- leverage, margin mode, isolated margin ------------------------------------------------
     def _op_leverage(self, fields: Fields) -> None:
